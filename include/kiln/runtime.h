@@ -8,6 +8,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Marks the exported API (the runtime builds with -fvisibility=hidden). */
+#if defined(__GNUC__)
+#define KILN_API __attribute__((visibility("default")))
+#else
+#define KILN_API
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -22,18 +29,18 @@ typedef enum kiln_status {
 typedef struct kiln_model kiln_model;
 
 /* Message of the last failed call on this thread ("" if none). */
-const char* kiln_last_error(void);
+KILN_API const char* kiln_last_error(void);
 
 /* Loads DIR/model.so, or a path to a .so file directly. Checks ELF architecture,
  * ABI version, weights checksum and the CPU features the code needs. */
-kiln_status kiln_model_load(const char* path, kiln_model** out);
-void kiln_model_free(kiln_model* m);
+KILN_API kiln_status kiln_model_load(const char* path, kiln_model** out);
+KILN_API void kiln_model_free(kiln_model* m);
 
 /* Threads used by kiln_model_run (default: 1). n == 0 means all cores. */
-kiln_status kiln_model_set_num_threads(kiln_model* m, int n);
+KILN_API kiln_status kiln_model_set_num_threads(kiln_model* m, int n);
 
-int kiln_model_num_inputs(const kiln_model* m);
-int kiln_model_num_outputs(const kiln_model* m);
+KILN_API int kiln_model_num_inputs(const kiln_model* m);
+KILN_API int kiln_model_num_outputs(const kiln_model* m);
 
 typedef struct kiln_tensor_info {
   const char* name;
@@ -43,25 +50,43 @@ typedef struct kiln_tensor_info {
   int64_t num_bytes;
 } kiln_tensor_info;
 
-kiln_status kiln_model_input_info(const kiln_model* m, int index, kiln_tensor_info* out);
-kiln_status kiln_model_output_info(const kiln_model* m, int index, kiln_tensor_info* out);
+KILN_API kiln_status kiln_model_input_info(const kiln_model* m, int index, kiln_tensor_info* out);
+KILN_API kiln_status kiln_model_output_info(const kiln_model* m, int index, kiln_tensor_info* out);
 /* Index of the input/output with this name, or -1. */
-int kiln_model_input_index(const kiln_model* m, const char* name);
-int kiln_model_output_index(const kiln_model* m, const char* name);
+KILN_API int kiln_model_input_index(const kiln_model* m, const char* name);
+KILN_API int kiln_model_output_index(const kiln_model* m, const char* name);
 
-/* Binds a caller-owned buffer (zero copy). num_bytes must equal the tensor's size.
- * Buffers stay bound across runs until rebound. */
-kiln_status kiln_model_bind_input(kiln_model* m, int index, const void* data, size_t num_bytes);
-kiln_status kiln_model_bind_output(kiln_model* m, int index, void* data, size_t num_bytes);
+/* Binds a caller-owned buffer (zero copy). num_bytes must equal the tensor's size
+ * and data must be 16-byte aligned. Buffers stay bound across runs until rebound. */
+KILN_API kiln_status kiln_model_bind_input(kiln_model* m, int index, const void* data, size_t num_bytes);
+KILN_API kiln_status kiln_model_bind_output(kiln_model* m, int index, void* data, size_t num_bytes);
 
-/* Runs once with the bound buffers. Every input and output must be bound. */
-kiln_status kiln_model_run(kiln_model* m);
+/* Runs once with the bound buffers. Every input and output must be bound.
+ * One run at a time per model (the arena is shared); separate models are independent. */
+KILN_API kiln_status kiln_model_run(kiln_model* m);
 
 /* The metadata JSON compiled into the model (same text as model.json). */
-const char* kiln_model_metadata(const kiln_model* m);
+KILN_API const char* kiln_model_metadata(const kiln_model* m);
+
+/* What the compiled object says about itself (strings owned by the model). */
+typedef struct kiln_model_props {
+  const char* path;          /* the model.so that was loaded */
+  const char* arch;          /* "x86_64" or "aarch64" */
+  const char* cpu_features;  /* comma-separated, as compiled in */
+  const char* kiln_version;  /* kiln version that compiled it */
+  uint32_t abi_version;
+  int32_t num_threads;       /* current thread count */
+  uint64_t arena_bytes;
+  uint64_t weights_bytes;
+} kiln_model_props;
+
+KILN_API kiln_status kiln_model_properties(const kiln_model* m, kiln_model_props* out);
+
+/* Version of this runtime library ("0.1.0"). */
+KILN_API const char* kiln_runtime_version(void);
 
 /* Name of a dtype ("float32", "int64", ...). */
-const char* kiln_dtype_name(int32_t dtype);
+KILN_API const char* kiln_dtype_name(int32_t dtype);
 
 #ifdef __cplusplus
 }

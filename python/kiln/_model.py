@@ -1,0 +1,154 @@
+"""kiln.load and Model: input validation and output allocation over kiln._runtime."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+
+from . import _runtime
+from ._runtime import KilnError
+
+# Buffers handed to the runtime must be at least 16-byte aligned; 64 suits AVX-512.
+_ALIGNMENT = 64
+
+_DTYPES = {
+    "float32": np.dtype(np.float32),
+    "float64": np.dtype(np.float64),
+    "float16": np.dtype(np.float16),
+    "int64": np.dtype(np.int64),
+    "int32": np.dtype(np.int32),
+    "int8": np.dtype(np.int8),
+    "uint8": np.dtype(np.uint8),
+    "bool": np.dtype(np.bool_),
+}
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """One input or output of a compiled model (shapes are static)."""
+
+    name: str
+    shape: tuple
+    dtype: np.dtype
+
+    def __repr__(self) -> str:
+        return f"TensorInfo(name={self.name!r}, shape={self.shape}, dtype={self.dtype})"
+
+
+def _aligned_empty(shape: tuple, dtype: np.dtype) -> np.ndarray:
+    """A fresh C-order array whose data is _ALIGNMENT-byte aligned."""
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    raw = np.empty(nbytes + _ALIGNMENT, dtype=np.uint8)
+    offset = (-raw.ctypes.data) % _ALIGNMENT
+    return raw[offset:offset + nbytes].view(dtype).reshape(shape)
+
+
+def _describe(info: TensorInfo) -> str:
+    return f"{info.dtype} {info.shape}"
+
+
+class Model:
+    """A compiled model loaded by kiln.load(); run it with run() or call it."""
+
+    def __init__(self, path: str | os.PathLike, num_threads: int = 1):
+        self._path = os.fspath(path)
+        self._impl = _runtime.Model(self._path)
+        self._inputs = [TensorInfo(n, tuple(s), _DTYPES[d]) for n, d, s, _ in self._impl.inputs()]
+        self._outputs = [TensorInfo(n, tuple(s), _DTYPES[d]) for n, d, s, _ in self._impl.outputs()]
+        self.set_num_threads(num_threads)
+
+    @property
+    def inputs(self) -> list[TensorInfo]:
+        """The model's inputs, in order."""
+        return list(self._inputs)
+
+    @property
+    def outputs(self) -> list[TensorInfo]:
+        """The model's outputs, in order."""
+        return list(self._outputs)
+
+    @property
+    def num_threads(self) -> int:
+        return int(self._impl.properties()["num_threads"])
+
+    def set_num_threads(self, n: int) -> None:
+        """Threads used by run() (0 = all cores)."""
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise KilnError(f"num_threads must be an integer >= 0 (0 = all cores), got {n!r}")
+        self._impl.set_num_threads(int(n))
+
+    @property
+    def metadata(self) -> dict:
+        """The metadata compiled into the model (the content of model.json)."""
+        text = self._impl.metadata()
+        return json.loads(text) if text else {}
+
+    @property
+    def properties(self) -> dict:
+        """arch, cpu_features, kiln_version, abi_version, arena_bytes, weights_bytes, path."""
+        return dict(self._impl.properties())
+
+    def _prepare_input(self, info: TensorInfo, value: Any) -> np.ndarray:
+        array = np.asarray(value)
+        if array.dtype != info.dtype:
+            raise KilnError(f"input '{info.name}': expected dtype {info.dtype}, got {array.dtype} "
+                            f"(expected {_describe(info)})")
+        if array.shape != info.shape:
+            raise KilnError(f"input '{info.name}': expected shape {info.shape}, got {array.shape} "
+                            f"(expected {_describe(info)})")
+        if not array.flags.c_contiguous or array.ctypes.data % 16 != 0:
+            copy = _aligned_empty(info.shape, info.dtype)
+            copy[...] = array
+            array = copy
+        return array
+
+    def run(self, inputs: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        """Runs once. inputs maps every input name to an array of its dtype and
+        shape; returns a dict output name -> fresh numpy array."""
+        if not isinstance(inputs, Mapping):
+            raise KilnError("run() takes a dict input name -> array; for a one-input model "
+                            "you can also call the model: model(x)")
+        names = [i.name for i in self._inputs]
+        unknown = [k for k in inputs if k not in names]
+        if unknown:
+            raise KilnError(f"unknown input '{unknown[0]}': the model's inputs are {', '.join(names)}")
+        missing = [i for i in self._inputs if i.name not in inputs]
+        if missing:
+            raise KilnError("missing input " + ", ".join(f"'{i.name}' ({_describe(i)})" for i in missing))
+        arrays = [self._prepare_input(i, inputs[i.name]) for i in self._inputs]
+        outputs = [_aligned_empty(o.shape, o.dtype) for o in self._outputs]
+        self._impl.run(arrays, outputs)
+        return {o.name: a for o, a in zip(self._outputs, outputs)}
+
+    def __call__(self, x: Any) -> np.ndarray:
+        """model(x): for a model with exactly one input and one output."""
+        if len(self._inputs) != 1 or len(self._outputs) != 1:
+            raise KilnError(f"model(x) needs one input and one output; this model has "
+                            f"{len(self._inputs)} input(s) and {len(self._outputs)} output(s): "
+                            f"use model.run({{name: array}})")
+        return self.run({self._inputs[0].name: x})[self._outputs[0].name]
+
+    def __repr__(self) -> str:
+        ins = ", ".join(f"{i.name}: {_describe(i)}" for i in self._inputs)
+        outs = ", ".join(f"{o.name}: {_describe(o)}" for o in self._outputs)
+        return f"<kiln.Model {self._path!r} inputs=[{ins}] outputs=[{outs}]>"
+
+
+def load(path: str | os.PathLike, inference_context: str = "cpu", num_threads: int = 1) -> Model:
+    """Loads a compiled model: DIR (holding model.so) or the .so itself.
+
+    inference_context is "cpu" or "cuda"; num_threads (0 = all cores) sets the
+    threads run() uses. Raises KilnError with a message naming the problem."""
+    if inference_context not in ("cpu", "cuda"):
+        raise KilnError(f"inference_context must be 'cpu' or 'cuda', got {inference_context!r}")
+    model = Model(path, num_threads=num_threads)
+    if inference_context == "cuda":
+        props = model.properties
+        raise KilnError(f"inference_context='cuda': {props['path']} is a CPU model (compiled for "
+                        f"{props['arch']}); load it with inference_context='cpu', or compile with "
+                        f"target='cuda'")
+    return model

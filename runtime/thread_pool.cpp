@@ -1,0 +1,112 @@
+// Thread pool: workers spin briefly on a generation counter for back-to-back
+// parallel_for calls (one per layer), then sleep on a condition variable.
+#include "thread_pool.h"
+
+namespace kiln::rt {
+namespace {
+
+// Polling before a worker or the caller sleeps: a few microseconds of pause
+// instructions, then sched_yield so an oversubscribed core still runs the
+// thread that holds the work.
+constexpr int kSpinIterations = 2000;
+constexpr int kPauseIterations = 64;
+
+inline void cpu_relax(int iteration) {
+  if (iteration >= kPauseIterations) {
+    std::this_thread::yield();
+    return;
+  }
+#if defined(__x86_64__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ volatile("yield");
+#endif
+}
+
+}  // namespace
+
+ThreadPool::ThreadPool(int num_threads) : num_threads_(num_threads < 1 ? 1 : num_threads) {
+  workers_.reserve(num_threads_ - 1);
+  for (int i = 1; i < num_threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  wake_cv_.notify_all();
+  for (auto& t : workers_) t.join();
+}
+
+void ThreadPool::run_chunk(const Job& job, int index) {
+  const int64_t begin = job.n * index / job.chunks;
+  const int64_t end = job.n * (index + 1) / job.chunks;
+  if (begin < end) job.fn(job.ctx, begin, end);
+}
+
+void ThreadPool::parallel_for(kiln_task_fn fn, void* ctx, int64_t n) {
+  if (n <= 0) return;
+  if (num_threads_ == 1 || n == 1) {
+    fn(ctx, 0, n);
+    return;
+  }
+  Job job{fn, ctx, n, int(n < num_threads_ ? n : num_threads_)};
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    job_ = job;
+    pending_.store(job.chunks - 1, std::memory_order_relaxed);
+    generation_.fetch_add(1, std::memory_order_release);
+    if (sleepers_ > 0) wake_cv_.notify_all();
+  }
+  run_chunk(job, 0);
+  for (int i = 0; i < kSpinIterations; ++i) {
+    if (pending_.load(std::memory_order_acquire) == 0) return;
+    cpu_relax(i);
+  }
+  std::unique_lock<std::mutex> lock(mu_);
+  done_cv_.wait(lock, [this] { return pending_.load(std::memory_order_acquire) == 0; });
+}
+
+void ThreadPool::worker_loop(int index) {
+  uint64_t seen = 0;
+  for (;;) {
+    bool changed = false;
+    for (int i = 0; i < kSpinIterations && !changed; ++i) {
+      changed = generation_.load(std::memory_order_acquire) != seen;
+      if (!changed) cpu_relax(i);
+    }
+    Job job;
+    {
+      // Read the generation and its job together so a late worker never mixes
+      // one call's counter with the next call's job.
+      std::unique_lock<std::mutex> lock(mu_);
+      if (!changed) {
+        ++sleepers_;
+        wake_cv_.wait(lock, [&] {
+          return stop_ || generation_.load(std::memory_order_relaxed) != seen;
+        });
+        --sleepers_;
+      }
+      if (stop_) return;
+      seen = generation_.load(std::memory_order_relaxed);
+      job = job_;
+    }
+    if (index >= job.chunks) continue;
+    run_chunk(job, index);
+    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_cv_.notify_one();
+    }
+  }
+}
+
+void ThreadPool::host_parallel_for(void* pool, kiln_task_fn fn, void* ctx, int64_t n) {
+  if (pool == nullptr) {
+    if (n > 0) fn(ctx, 0, n);
+    return;
+  }
+  static_cast<ThreadPool*>(pool)->parallel_for(fn, ctx, n);
+}
+
+}  // namespace kiln::rt

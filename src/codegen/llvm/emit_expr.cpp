@@ -1,0 +1,194 @@
+// Kernel IR expressions -> LLVM values: arithmetic, casts, loads (vector,
+// broadcast, gather), ramps and intrinsic calls.
+#include "codegen/llvm/kernel_emitter.h"
+
+namespace kiln::codegen {
+namespace {
+
+bool is_unsigned(DType t) { return t == DType::kU8 || t == DType::kBool; }
+
+}  // namespace
+
+llvm::Value* KernelEmitter::splat(llvm::Value* v, int lanes) {
+  return lanes == 1 ? v : b_.CreateVectorSplat(lanes, v);
+}
+
+llvm::Value* KernelEmitter::emit(const kir::Expr& e) {
+  KILN_CHECK(e.get()) << "null expression in kernel " << function_->getName().str();
+  switch (e.kind()) {
+    case kir::NodeKind::kIntImm:
+      return llvm::ConstantInt::get(value_type(e.type()), e.as<kir::IntImm>()->value, !e.type().is_bool());
+    case kir::NodeKind::kFloatImm: return llvm::ConstantFP::get(value_type(e.type()), e.as<kir::FloatImm>()->value);
+    case kir::NodeKind::kVar: {
+      auto it = vars_.find(e.get());
+      KILN_CHECK(it != vars_.end()) << "variable " << e.as<kir::Var>()->name << " used outside its loop or let in "
+                                    << function_->getName().str();
+      return it->second;
+    }
+    case kir::NodeKind::kLoad: return emit_load(e.as<kir::Load>());
+    case kir::NodeKind::kBinary: return emit_binary(e.as<kir::Binary>());
+    case kir::NodeKind::kSelect: {
+      auto* s = e.as<kir::Select>();
+      return b_.CreateSelect(emit(s->cond), emit(s->t), emit(s->f));
+    }
+    case kir::NodeKind::kCast: return emit_cast(e.as<kir::Cast>());
+    case kir::NodeKind::kCall: return emit_call(e.as<kir::Call>());
+    case kir::NodeKind::kRamp: return emit_ramp(e.as<kir::Ramp>());
+    case kir::NodeKind::kBroadcast: {
+      auto* bc = e.as<kir::Broadcast>();
+      return splat(emit(bc->value), bc->type.lanes);
+    }
+    default: KILN_UNREACHABLE("statement kind in an expression");
+  }
+  return nullptr;
+}
+
+llvm::Value* KernelEmitter::emit_binary(const kir::Binary* op) {
+  llvm::Value* a = emit(op->a);
+  llvm::Value* b = emit(op->b);
+  kir::Type t = op->a.type();
+  using kir::BinOp;
+  if (t.is_float()) {
+    switch (op->op) {
+      case BinOp::kAdd: return b_.CreateFAdd(a, b);
+      case BinOp::kSub: return b_.CreateFSub(a, b);
+      case BinOp::kMul: return b_.CreateFMul(a, b);
+      case BinOp::kDiv: return b_.CreateFDiv(a, b);
+      case BinOp::kMod: {
+        // fmod without a libm call: a - trunc(a / b) * b (approximate for huge quotients).
+        llvm::Value* q = b_.CreateUnaryIntrinsic(llvm::Intrinsic::trunc, b_.CreateFDiv(a, b));
+        return b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {a->getType()}, {b_.CreateFNeg(q), b, a});
+      }
+      case BinOp::kMin: return b_.CreateBinaryIntrinsic(llvm::Intrinsic::minimum, a, b);
+      case BinOp::kMax: return b_.CreateBinaryIntrinsic(llvm::Intrinsic::maximum, a, b);
+      case BinOp::kEQ: return b_.CreateFCmpOEQ(a, b);
+      case BinOp::kNE: return b_.CreateFCmpUNE(a, b);
+      case BinOp::kLT: return b_.CreateFCmpOLT(a, b);
+      case BinOp::kLE: return b_.CreateFCmpOLE(a, b);
+      case BinOp::kGT: return b_.CreateFCmpOGT(a, b);
+      case BinOp::kGE: return b_.CreateFCmpOGE(a, b);
+      default: KILN_UNREACHABLE("logical op on floats in ") << function_->getName().str();
+    }
+  }
+  bool u = is_unsigned(t.elem);
+  switch (op->op) {
+    case BinOp::kAdd: return b_.CreateAdd(a, b);
+    case BinOp::kSub: return b_.CreateSub(a, b);
+    case BinOp::kMul: return b_.CreateMul(a, b);
+    case BinOp::kDiv: return u ? b_.CreateUDiv(a, b) : b_.CreateSDiv(a, b);
+    case BinOp::kMod: return u ? b_.CreateURem(a, b) : b_.CreateSRem(a, b);
+    case BinOp::kMin: return b_.CreateBinaryIntrinsic(u ? llvm::Intrinsic::umin : llvm::Intrinsic::smin, a, b);
+    case BinOp::kMax: return b_.CreateBinaryIntrinsic(u ? llvm::Intrinsic::umax : llvm::Intrinsic::smax, a, b);
+    case BinOp::kEQ: return b_.CreateICmpEQ(a, b);
+    case BinOp::kNE: return b_.CreateICmpNE(a, b);
+    case BinOp::kLT: return u ? b_.CreateICmpULT(a, b) : b_.CreateICmpSLT(a, b);
+    case BinOp::kLE: return u ? b_.CreateICmpULE(a, b) : b_.CreateICmpSLE(a, b);
+    case BinOp::kGT: return u ? b_.CreateICmpUGT(a, b) : b_.CreateICmpSGT(a, b);
+    case BinOp::kGE: return u ? b_.CreateICmpUGE(a, b) : b_.CreateICmpSGE(a, b);
+    case BinOp::kAnd: return b_.CreateAnd(a, b);
+    case BinOp::kOr: return b_.CreateOr(a, b);
+  }
+  return nullptr;
+}
+
+llvm::Value* KernelEmitter::emit_cast(const kir::Cast* op) {
+  llvm::Value* v = emit(op->value);
+  kir::Type from = op->value.type(), to = op->type;
+  llvm::Type* ty = value_type(to);
+  if (to.is_bool()) {
+    if (from.is_float()) return b_.CreateFCmpUNE(v, llvm::Constant::getNullValue(v->getType()));
+    return b_.CreateICmpNE(v, llvm::Constant::getNullValue(v->getType()));
+  }
+  if (from.is_float() && to.is_float()) return b_.CreateFPCast(v, ty);
+  if (from.is_float()) {
+    // Truncates toward zero; narrow ints go through i32 so out-of-range values wrap, not poison.
+    if (dtype_size(to.elem) < 4) {
+      llvm::Type* i32t = value_type(kir::Type{DType::kI32, to.lanes});
+      return b_.CreateTrunc(b_.CreateFPToSI(v, i32t), ty);
+    }
+    return b_.CreateFPToSI(v, ty);
+  }
+  if (to.is_float()) return is_unsigned(from.elem) ? b_.CreateUIToFP(v, ty) : b_.CreateSIToFP(v, ty);
+  return b_.CreateIntCast(v, ty, !is_unsigned(from.elem));
+}
+
+llvm::Value* KernelEmitter::element_ptr(const kir::Buffer& buf, llvm::Value* index) {
+  auto it = buffers_.find(buf.get());
+  KILN_CHECK(it != buffers_.end()) << "buffer " << buf->name << " is neither a parameter nor allocated around its use in "
+                                   << function_->getName().str();
+  return b_.CreateInBoundsGEP(memory_type(buf->elem), it->second, index);
+}
+
+llvm::Value* KernelEmitter::emit_load(const kir::Load* op) {
+  llvm::Type* mt = memory_type(op->buffer->elem);
+  llvm::Align align(dtype_size(op->buffer->elem));
+  int lanes = op->type.lanes;
+  llvm::Value* v = nullptr;
+  if (lanes == 1) {
+    v = b_.CreateAlignedLoad(mt, element_ptr(op->buffer, emit(op->index)), align);
+  } else if (auto* r = op->index.as<kir::Ramp>(); r && kir::as_const_int(r->stride) && *kir::as_const_int(r->stride) == 1) {
+    llvm::Type* vt = llvm::FixedVectorType::get(mt, lanes);
+    v = b_.CreateAlignedLoad(vt, element_ptr(op->buffer, emit(r->base)), align);
+  } else if (auto* bc = op->index.as<kir::Broadcast>()) {
+    llvm::Value* s = b_.CreateAlignedLoad(mt, element_ptr(op->buffer, emit(bc->value)), align);
+    if (op->buffer->elem == DType::kBool) s = b_.CreateICmpNE(s, b_.getInt8(0));
+    return splat(s, lanes);
+  } else {
+    llvm::Value* ptrs = element_ptr(op->buffer, emit(op->index));
+    v = b_.CreateMaskedGather(llvm::FixedVectorType::get(mt, lanes), ptrs, align);
+  }
+  if (op->buffer->elem == DType::kBool) v = b_.CreateICmpNE(v, llvm::Constant::getNullValue(v->getType()));
+  return v;
+}
+
+llvm::Value* KernelEmitter::emit_ramp(const kir::Ramp* op) {
+  int lanes = op->type.lanes;
+  llvm::Value* base = emit(op->base);
+  llvm::Value* stride = emit(op->stride);
+  std::vector<llvm::Constant*> steps;
+  for (int i = 0; i < lanes; ++i) steps.push_back(llvm::ConstantInt::get(base->getType(), i));
+  llvm::Value* offsets = b_.CreateMul(splat(stride, lanes), llvm::ConstantVector::get(steps));
+  return b_.CreateAdd(splat(base, lanes), offsets);
+}
+
+llvm::Value* KernelEmitter::emit_call(const kir::Call* op) {
+  std::vector<llvm::Value*> args;
+  for (auto& a : op->args) args.push_back(emit(a));
+  kir::Type t = op->type;
+  using kir::Intrinsic;
+  switch (op->func) {
+    case Intrinsic::kExp:
+    case Intrinsic::kLog:
+    case Intrinsic::kTanh:
+    case Intrinsic::kSigmoid:
+    case Intrinsic::kErf:
+    case Intrinsic::kPow: {
+      // The polynomials are f32: other float types convert around them.
+      llvm::Type* f32t = value_type(kir::Type{DType::kF32, t.lanes});
+      for (auto& a : args) a = b_.CreateFPCast(a, f32t);
+      llvm::Value* r = nullptr;
+      switch (op->func) {
+        case Intrinsic::kExp: r = emit_exp(b_, args[0]); break;
+        case Intrinsic::kLog: r = emit_log(b_, args[0]); break;
+        case Intrinsic::kTanh: r = emit_tanh(b_, args[0]); break;
+        case Intrinsic::kSigmoid: r = emit_sigmoid(b_, args[0]); break;
+        case Intrinsic::kErf: r = emit_erf(b_, args[0]); break;
+        default: r = emit_pow(b_, args[0], args[1]); break;
+      }
+      return b_.CreateFPCast(r, value_type(t));
+    }
+    case Intrinsic::kSqrt: return b_.CreateUnaryIntrinsic(llvm::Intrinsic::sqrt, args[0]);
+    case Intrinsic::kFloor: return b_.CreateUnaryIntrinsic(llvm::Intrinsic::floor, args[0]);
+    case Intrinsic::kCeil: return b_.CreateUnaryIntrinsic(llvm::Intrinsic::ceil, args[0]);
+    case Intrinsic::kRoundEven: return b_.CreateUnaryIntrinsic(llvm::Intrinsic::roundeven, args[0]);
+    case Intrinsic::kFma: return b_.CreateIntrinsic(llvm::Intrinsic::fma, {args[0]->getType()}, args);
+    case Intrinsic::kAbs:
+      if (t.is_float()) return b_.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, args[0]);
+      if (t.elem == DType::kU8) return args[0];
+      return b_.CreateIntrinsic(llvm::Intrinsic::abs, {args[0]->getType()}, {args[0], b_.getFalse()});
+    case Intrinsic::kNot: return b_.CreateNot(args[0]);
+  }
+  return nullptr;
+}
+
+}  // namespace kiln::codegen

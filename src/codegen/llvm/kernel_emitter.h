@@ -1,0 +1,72 @@
+// KernelEmitter: lowers one kir::Func into an LLVM function
+// `void NAME(const kiln_host_api* host, T0* noalias p0, ...)`. Private to codegen/llvm.
+#pragma once
+
+#include <functional>
+#include <unordered_map>
+#include <vector>
+
+#include "kernel/ir.h"
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/Module.h"
+
+namespace kiln::codegen {
+
+class KernelEmitter {
+ public:
+  explicit KernelEmitter(llvm::Module& module);
+
+  // Emits `func` (already vectorized: no kVectorized loops) with internal
+  // linkage and returns it.
+  llvm::Function* emit_kernel(const kir::Func& func);
+
+  // Register type of a kernel IR type (bool: i1), and in-memory element type (bool: i8).
+  llvm::Type* value_type(kir::Type t);
+  llvm::Type* memory_type(DType t);
+
+ private:
+  // expressions (emit_expr.cpp)
+  llvm::Value* emit(const kir::Expr& e);
+  llvm::Value* emit_binary(const kir::Binary* op);
+  llvm::Value* emit_cast(const kir::Cast* op);
+  llvm::Value* emit_load(const kir::Load* op);
+  llvm::Value* emit_call(const kir::Call* op);
+  llvm::Value* emit_ramp(const kir::Ramp* op);
+  // Address of buffer[index] for a scalar index.
+  llvm::Value* element_ptr(const kir::Buffer& b, llvm::Value* index);
+  // statements (emit_stmt.cpp)
+  void emit(const kir::Stmt& s);
+  void emit_store(const kir::Store* op);
+  void emit_for(const kir::For* op);
+  // for (i = begin; i < end; ++i) body(i), as a plain LLVM loop.
+  void emit_counted_loop(llvm::Value* begin, llvm::Value* end, const std::string& name,
+                         const std::function<void(llvm::Value*)>& body);
+  void emit_allocate(const kir::Allocate* op);
+  void emit_if(const kir::IfThenElse* op);
+  // parallel loops (emit_parallel.cpp)
+  void emit_parallel(const kir::For* op);
+  // An alloca in the current function's entry block.
+  llvm::AllocaInst* entry_alloca(llvm::Type* t, llvm::Value* count, const std::string& name);
+  llvm::Value* splat(llvm::Value* v, int lanes);
+
+  llvm::LLVMContext& ctx_;
+  llvm::Module& module_;
+  llvm::IRBuilder<> b_;
+  llvm::Function* function_ = nullptr;
+  llvm::Value* host_ = nullptr;
+  bool in_parallel_ = false;
+  int parallel_count_ = 0;
+  std::unordered_map<const kir::ExprNode*, llvm::Value*> vars_;
+  std::unordered_map<const kir::BufferNode*, llvm::Value*> buffers_;
+};
+
+// Inline math (math_emitter.cpp): Cephes-style range reduction and polynomials,
+// for float scalars or vectors; no libm calls.
+llvm::Value* emit_exp(llvm::IRBuilder<>& b, llvm::Value* x);
+llvm::Value* emit_log(llvm::IRBuilder<>& b, llvm::Value* x);
+llvm::Value* emit_tanh(llvm::IRBuilder<>& b, llvm::Value* x);
+llvm::Value* emit_sigmoid(llvm::IRBuilder<>& b, llvm::Value* x);
+llvm::Value* emit_erf(llvm::IRBuilder<>& b, llvm::Value* x);
+llvm::Value* emit_pow(llvm::IRBuilder<>& b, llvm::Value* x, llvm::Value* y);
+
+}  // namespace kiln::codegen

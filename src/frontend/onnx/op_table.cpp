@@ -1,0 +1,52 @@
+// The explicit list of ONNX ops kiln maps, and their mappers.
+#include "frontend/onnx/op_table.h"
+
+#include <map>
+
+namespace kiln::frontend {
+
+const OpEntry* find_op(const std::string& op_type) {
+  static const std::map<std::string, OpEntry> kTable = {
+      // elementwise.cpp
+      {"Relu", {map_unary, 1}}, {"Sigmoid", {map_unary, 1}}, {"Tanh", {map_unary, 1}}, {"HardSwish", {map_unary, 1}},
+      {"Exp", {map_unary, 1}}, {"Log", {map_unary, 1}}, {"Sqrt", {map_unary, 1}}, {"Neg", {map_unary, 1}},
+      {"Abs", {map_unary, 1}}, {"Erf", {map_unary, 1}}, {"Reciprocal", {map_unary, 1}}, {"Floor", {map_unary, 1}},
+      {"Ceil", {map_unary, 1}}, {"Not", {map_unary, 1}},
+      {"LeakyRelu", {map_leaky_relu, 1}}, {"HardSigmoid", {map_hard_sigmoid, 1}}, {"Clip", {map_clip, 1}},
+      {"Cast", {map_cast, 1}}, {"CastLike", {map_cast_like, 2}},
+      {"LessOrEqual", {map_compare_or_equal, 2}}, {"GreaterOrEqual", {map_compare_or_equal, 2}},
+      {"Add", {map_binary, 2}}, {"Sub", {map_binary, 2}}, {"Mul", {map_binary, 2}}, {"Div", {map_binary, 2}},
+      {"Equal", {map_binary, 2}}, {"Less", {map_binary, 2}}, {"Greater", {map_binary, 2}}, {"And", {map_binary, 2}},
+      {"Or", {map_binary, 2}}, {"Pow", {map_pow, 2}},
+      {"Max", {map_variadic, 1}}, {"Min", {map_variadic, 1}}, {"Sum", {map_variadic, 1}}, {"Mean", {map_variadic, 1}},
+      {"Where", {map_where, 3}},
+      // conv_pool.cpp
+      {"Conv", {map_conv, 2}}, {"MaxPool", {map_pool, 1}}, {"AveragePool", {map_pool, 1}},
+      {"GlobalAveragePool", {map_global_pool, 1}}, {"GlobalMaxPool", {map_global_pool, 1}},
+      // reduce.cpp
+      {"ReduceMean", {map_reduce, 1}}, {"ReduceSum", {map_reduce, 1}}, {"ReduceMax", {map_reduce, 1}},
+      {"ReduceMin", {map_reduce, 1}},
+      // matmul.cpp
+      {"Gemm", {map_gemm, 2}}, {"MatMul", {map_matmul, 2}},
+      // shape_ops.cpp
+      {"Reshape", {map_reshape, 2}}, {"Flatten", {map_flatten, 1}}, {"Squeeze", {map_squeeze, 1}},
+      {"Unsqueeze", {map_unsqueeze, 1}}, {"Transpose", {map_transpose, 1}}, {"Concat", {map_concat, 1}},
+      {"Gather", {map_gather, 2}}, {"Shape", {map_shape, 1}},
+      {"Identity", {map_identity, 1}}, {"Dropout", {map_identity, 1}},
+      // constant_ops.cpp
+      {"Constant", {map_constant, 0}}, {"ConstantOfShape", {map_constant_of_shape, 1}},
+      {"Range", {map_range, 3}}, {"Size", {map_size, 1}},
+      // split.cpp
+      {"Split", {map_split, 1}},
+      // slice_expand.cpp
+      {"Slice", {map_slice, 1}}, {"Expand", {map_expand, 2}},
+      // normalization.cpp
+      {"BatchNormalization", {map_batch_norm, 5}}, {"LayerNormalization", {map_layer_norm, 2}},
+      // softmax.cpp
+      {"Softmax", {map_softmax, 1}}, {"LogSoftmax", {map_softmax, 1}},
+  };
+  auto it = kTable.find(op_type);
+  return it == kTable.end() ? nullptr : &it->second;
+}
+
+}  // namespace kiln::frontend

@@ -1,0 +1,71 @@
+// The ONNX op table: op_type (default domain) -> the mapper that turns a node
+// into core ops. The list is explicit code in op_table.cpp (no static registration);
+// the mappers live in one file per op family.
+#pragma once
+
+#include <string>
+
+#include "base/status.h"
+#include "frontend/onnx/context.h"
+
+namespace kiln::frontend {
+
+// Maps one node: binds every used output with ctx.set_output or returns an error.
+using MapFn = Status (*)(NodeContext& ctx);
+
+struct OpEntry {
+  MapFn map = nullptr;
+  int min_inputs = 1;  // required inputs (present and non-empty), checked before `map` runs
+};
+
+// The entry for an op of the default ONNX domain, or null when kiln lacks one.
+const OpEntry* find_op(const std::string& op_type);
+
+// elementwise.cpp
+Status map_unary(NodeContext& ctx);        // Relu, Sigmoid, Tanh, Exp, Log, ... (same-name core op)
+Status map_leaky_relu(NodeContext& ctx);
+Status map_hard_sigmoid(NodeContext& ctx);
+Status map_clip(NodeContext& ctx);
+Status map_cast(NodeContext& ctx);
+Status map_cast_like(NodeContext& ctx);
+Status map_compare_or_equal(NodeContext& ctx);  // LessOrEqual, GreaterOrEqual
+Status map_binary(NodeContext& ctx);       // Add, Sub, Mul, Div, Equal, Less, Greater, And, Or
+Status map_pow(NodeContext& ctx);
+Status map_variadic(NodeContext& ctx);     // Max, Min, Sum, Mean
+Status map_where(NodeContext& ctx);
+// conv_pool.cpp
+Status map_conv(NodeContext& ctx);
+Status map_pool(NodeContext& ctx);         // MaxPool, AveragePool
+Status map_global_pool(NodeContext& ctx);  // GlobalAveragePool, GlobalMaxPool
+// reduce.cpp
+Status map_reduce(NodeContext& ctx);       // ReduceMean, ReduceSum, ReduceMax, ReduceMin
+// matmul.cpp
+Status map_gemm(NodeContext& ctx);
+Status map_matmul(NodeContext& ctx);
+// shape_ops.cpp
+Status map_reshape(NodeContext& ctx);
+Status map_flatten(NodeContext& ctx);
+Status map_squeeze(NodeContext& ctx);
+Status map_unsqueeze(NodeContext& ctx);
+Status map_transpose(NodeContext& ctx);
+Status map_concat(NodeContext& ctx);
+Status map_gather(NodeContext& ctx);
+Status map_shape(NodeContext& ctx);
+Status map_identity(NodeContext& ctx);     // Identity, Dropout (inference)
+// constant_ops.cpp
+Status map_constant(NodeContext& ctx);
+Status map_constant_of_shape(NodeContext& ctx);
+Status map_range(NodeContext& ctx);
+Status map_size(NodeContext& ctx);
+// split.cpp
+Status map_split(NodeContext& ctx);
+// slice_expand.cpp
+Status map_slice(NodeContext& ctx);
+Status map_expand(NodeContext& ctx);
+// normalization.cpp
+Status map_batch_norm(NodeContext& ctx);
+Status map_layer_norm(NodeContext& ctx);
+// softmax.cpp
+Status map_softmax(NodeContext& ctx);      // Softmax, LogSoftmax
+
+}  // namespace kiln::frontend

@@ -1,0 +1,39 @@
+// Lowers one fused group of graph nodes to one kernel (kir::Func): the anchor
+// op's loop nest, with the elementwise epilogue chain applied in registers
+// before the single store (DESIGN.md "fusion").
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "ir/graph.h"
+#include "kernel/ir.h"
+#include "ops/op_info.h"
+
+namespace kiln::lower {
+
+// nodes[0] is the anchor (any op but Reshape); each later node is elementwise,
+// consumes the previous node's output at the same shape, and is that output's
+// only user. The group's result is the last node's output.
+struct FusedGroup {
+  std::vector<ir::Node*> nodes;
+
+  ir::Node* anchor() const { return nodes.front(); }
+  ir::Value* result() const { return nodes.back()->outputs[0]; }
+};
+
+struct Kernel {
+  kir::Func func;
+  // The graph value bound to each parameter of func, in order (the group's
+  // external inputs, then its result).
+  std::vector<ir::Value*> param_values;
+};
+
+// Builds the kernel for `group`. Inputs are read from row-major buffers.
+Expected<Kernel> build_kernel(const FusedGroup& group, const std::string& name, const ops::KernelOptions& opts);
+
+// "conv1+relu" style summary of a group's ops for metadata and messages.
+std::string describe_group(const FusedGroup& group);
+
+}  // namespace kiln::lower

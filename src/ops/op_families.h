@@ -1,0 +1,100 @@
+// Internal to src/ops: the per-family functions that op_table.cpp lists, and
+// small helpers the family files share. Not part of the ops interface.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ops/op_info.h"
+
+namespace kiln::ops {
+
+// unary.cpp: the one-input elementwise ops (Identity .. Cast).
+Status infer_unary(const ir::Node& node, std::vector<ir::TensorType>* outputs);
+kir::Expr element_unary(const ir::Node& node, const std::vector<kir::Expr>& out_idx, const ReadFn& read);
+// binary.cpp: the broadcasting two-input ops and Where.
+Status infer_binary(const ir::Node& node, std::vector<ir::TensorType>* outputs);
+kir::Expr element_binary(const ir::Node& node, const std::vector<kir::Expr>& out_idx, const ReadFn& read);
+// reshape.cpp
+Status infer_reshape(const ir::Node& node, std::vector<ir::TensorType>* outputs);
+kir::Expr element_reshape(const ir::Node& node, const std::vector<kir::Expr>& out_idx, const ReadFn& read);
+// transpose.cpp
+Status infer_transpose(const ir::Node& node, std::vector<ir::TensorType>* outputs);
+kir::Expr element_transpose(const ir::Node& node, const std::vector<kir::Expr>& out_idx, const ReadFn& read);
+// concat.cpp
+Status infer_concat(const ir::Node& node, std::vector<ir::TensorType>* outputs);
+kir::Expr element_concat(const ir::Node& node, const std::vector<kir::Expr>& out_idx, const ReadFn& read);
+// gather.cpp
+Status infer_gather(const ir::Node& node, std::vector<ir::TensorType>* outputs);
+kir::Expr element_gather(const ir::Node& node, const std::vector<kir::Expr>& out_idx, const ReadFn& read);
+// slice.cpp
+Status infer_slice(const ir::Node& node, std::vector<ir::TensorType>* outputs);
+kir::Expr element_slice(const ir::Node& node, const std::vector<kir::Expr>& out_idx, const ReadFn& read);
+// expand.cpp
+Status infer_expand(const ir::Node& node, std::vector<ir::TensorType>* outputs);
+kir::Expr element_expand(const ir::Node& node, const std::vector<kir::Expr>& out_idx, const ReadFn& read);
+// conv.cpp
+Status infer_conv(const ir::Node& node, std::vector<ir::TensorType>* outputs);
+Expected<kir::Stmt> lower_conv(const LowerContext& ctx);
+// matmul.cpp
+Status infer_matmul(const ir::Node& node, std::vector<ir::TensorType>* outputs);
+Expected<kir::Stmt> lower_matmul(const LowerContext& ctx);
+// pool.cpp: MaxPool and AveragePool.
+Status infer_pool(const ir::Node& node, std::vector<ir::TensorType>* outputs);
+Expected<kir::Stmt> lower_pool(const LowerContext& ctx);
+// reduce.cpp: ReduceMean/Sum/Max/Min.
+Status infer_reduce(const ir::Node& node, std::vector<ir::TensorType>* outputs);
+Expected<kir::Stmt> lower_reduce(const LowerContext& ctx);
+// softmax.cpp: Softmax and LogSoftmax.
+Status infer_softmax(const ir::Node& node, std::vector<ir::TensorType>* outputs);
+Expected<kir::Stmt> lower_softmax(const LowerContext& ctx);
+
+// --- shared helpers (common.cpp) ---
+
+// Invalid-input Status unless the node has between lo and hi inputs.
+Status check_num_inputs(const ir::Node& node, int lo, int hi);
+// Invalid-input Status unless input i has a floating-point dtype.
+Status check_float_input(const ir::Node& node, int i);
+// "[1, 2, 3]" for messages.
+std::string ints_str(const std::vector<int64_t>& v);
+// The scalar kernel-IR type of a dtype.
+inline kir::Type scalar_type(DType t) { return kir::Type{t, 1}; }
+// The lowest value of dtype t (-inf for floats), as an Expr: the start of a max.
+kir::Expr lowest_value(DType t);
+// The highest value of dtype t (+inf for floats): the start of a min.
+kir::Expr highest_value(DType t);
+// The dimension a loop nest over `dims` (indices into `shape`) vectorizes: the
+// last one whose extent is > 1 (the ones after it have extent 1), or the last.
+size_t vector_dim(const ir::Shape& shape, const std::vector<size_t>& dims);
+// clamp(e, 0, hi - 1): keeps a speculative load in bounds.
+kir::Expr clamp_index(const kir::Expr& e, int64_t hi);
+
+// A loop-nest builder shared by the complex ops: loops are added outermost
+// first; build() wraps a body in them, dropping extent-1 loops (their var is 0).
+class LoopNest {
+ public:
+  // Adds a loop over [0, extent) and returns its index variable (or 0 if the
+  // extent is 1).
+  kir::Expr add(const std::string& name, int64_t extent);
+  // Wraps `body` in the loops; the first loop whose extent is > 1 becomes
+  // kParallel when `parallel` is set.
+  kir::Stmt build(kir::Stmt body, bool parallel) const;
+  int64_t total() const;
+
+ private:
+  struct Loop {
+    kir::Expr var;
+    int64_t extent;
+  };
+  std::vector<Loop> loops_;
+};
+
+// Emits `make(i)` for i in [begin, end): when `vectorize`, as a serial loop
+// over kVectorized loops of `lanes` iterations plus a serial tail; otherwise
+// one serial loop. `make` builds the body for the index expression it gets.
+// `parallel_blocks` makes the loop over vector blocks kParallel (only for a
+// loop that is not nested in another).
+kir::Stmt vector_loop(const std::string& name, int64_t begin, int64_t end, int lanes, bool vectorize,
+                      const std::function<kir::Stmt(const kir::Expr&)>& make, bool parallel_blocks = false);
+
+}  // namespace kiln::ops

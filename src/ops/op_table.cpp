@@ -1,0 +1,87 @@
+// op_info(): the explicit list from each core op (ops.def) to its family's
+// functions. A function-local table, built on first use (no static constructors).
+#include <array>
+
+#include "ops/op_families.h"
+
+namespace kiln::ops {
+namespace {
+
+using ir::OpKind;
+
+constexpr int kNumOps = 0
+#define KILN_OP(Name, str, kind) +1
+#include "ir/ops.def"
+#undef KILN_OP
+    ;
+
+OpInfo entry_for(OpKind op) {
+  switch (op) {
+    case OpKind::kIdentity:
+    case OpKind::kRelu:
+    case OpKind::kLeakyRelu:
+    case OpKind::kClip:
+    case OpKind::kSigmoid:
+    case OpKind::kTanh:
+    case OpKind::kHardSigmoid:
+    case OpKind::kHardSwish:
+    case OpKind::kExp:
+    case OpKind::kLog:
+    case OpKind::kSqrt:
+    case OpKind::kNeg:
+    case OpKind::kAbs:
+    case OpKind::kErf:
+    case OpKind::kReciprocal:
+    case OpKind::kFloor:
+    case OpKind::kCeil:
+    case OpKind::kNot:
+    case OpKind::kCast: return {infer_unary, element_unary, nullptr};
+    case OpKind::kAdd:
+    case OpKind::kSub:
+    case OpKind::kMul:
+    case OpKind::kDiv:
+    case OpKind::kPow:
+    case OpKind::kMax:
+    case OpKind::kMin:
+    case OpKind::kEqual:
+    case OpKind::kLess:
+    case OpKind::kGreater:
+    case OpKind::kAnd:
+    case OpKind::kOr:
+    case OpKind::kWhere: return {infer_binary, element_binary, nullptr};
+    case OpKind::kReshape: return {infer_reshape, element_reshape, nullptr};
+    case OpKind::kTranspose: return {infer_transpose, element_transpose, nullptr};
+    case OpKind::kConcat: return {infer_concat, element_concat, nullptr};
+    case OpKind::kGather: return {infer_gather, element_gather, nullptr};
+    case OpKind::kSlice: return {infer_slice, element_slice, nullptr};
+    case OpKind::kExpand: return {infer_expand, element_expand, nullptr};
+    case OpKind::kConv: return {infer_conv, nullptr, lower_conv};
+    case OpKind::kMatMul: return {infer_matmul, nullptr, lower_matmul};
+    case OpKind::kMaxPool:
+    case OpKind::kAveragePool: return {infer_pool, nullptr, lower_pool};
+    case OpKind::kReduceMean:
+    case OpKind::kReduceSum:
+    case OpKind::kReduceMax:
+    case OpKind::kReduceMin: return {infer_reduce, nullptr, lower_reduce};
+    case OpKind::kSoftmax:
+    case OpKind::kLogSoftmax: return {infer_softmax, nullptr, lower_softmax};
+  }
+  KILN_UNREACHABLE("op_info: op " << static_cast<int>(op) << " is missing from op_table.cpp");
+}
+
+std::array<OpInfo, kNumOps> build_table() {
+  std::array<OpInfo, kNumOps> table;
+  for (int i = 0; i < kNumOps; ++i) table[i] = entry_for(static_cast<OpKind>(i));
+  return table;
+}
+
+}  // namespace
+
+const OpInfo& op_info(OpKind op) {
+  static const std::array<OpInfo, kNumOps> table = build_table();
+  int i = static_cast<int>(op);
+  KILN_CHECK(i >= 0 && i < kNumOps) << "op_info: bad op " << i;
+  return table[i];
+}
+
+}  // namespace kiln::ops

@@ -1,0 +1,228 @@
+"""Every generator model, compiled by kiln, against ONNX Runtime.
+
+Host: kernel levels 1, 2 and 3, run through the Python API at 1 and 2 threads.
+AArch64: level 2, cross-compiled and run under qemu with the cross-built kiln-run.
+Also: what `kiln inspect` prints, model.json, `kiln run`/`kiln-run` on .npy files,
+and that model.so needs nothing but libc.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import numpy as np
+import onnx
+import pytest
+
+import generate
+import harness
+from harness import assert_all_close, check_compiled, compile_model, run_ort
+
+MODELS = list(generate.MODELS)
+LEVELS = [1, 2, 3]
+INPUT_SEED = 1234
+DTYPE_NAMES = {"float32": r"float32|f32|float", "int64": r"int64|i64"}
+# Nothing a compiled model may need at run time besides libc (and libm/libdl/libpthread).
+FORBIDDEN_DEPS = re.compile(r"LLVM|lld|protobuf|onnx|stdc\+\+|c\+\+|gomp|omp|blas", re.I)
+
+
+@pytest.fixture(scope="session")
+def compiled(tmp_path_factory, model_paths, kiln_bin):
+    """compiled(model, level, target=None) -> folder; each compile runs once per session."""
+    cache: dict = {}
+    root = tmp_path_factory.mktemp("compiled")
+
+    def get(name: str, level: int, target: str | None = None):
+        key = (name, level, target)
+        if key not in cache:
+            out = root / f"{name}-L{level}-{'aarch64' if target else 'host'}"
+            cache[key] = (compile_model(model_paths[name], out, target=target, level=level), out)
+        proc, out = cache[key]
+        check_compiled(proc, out)
+        return out
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def references(model_paths):
+    """reference(model) -> (seeded inputs, ORT outputs), computed once per model."""
+    cache: dict = {}
+
+    def get(name: str):
+        if name not in cache:
+            inputs = generate.make_inputs(model_paths[name], INPUT_SEED)
+            cache[name] = (inputs, run_ort(model_paths[name], inputs))
+        return cache[name]
+
+    return get
+
+
+def _graph_io(path):
+    """([(name, shape, dtype)] of the graph's inputs, the same of its outputs)."""
+    m = onnx.load(str(path), load_external_data=False)
+    inits = {t.name for t in m.graph.initializer}
+
+    def desc(vi):
+        tt = vi.type.tensor_type
+        return (vi.name, [d.dim_value for d in tt.shape.dim],
+                np.dtype(onnx.helper.tensor_dtype_to_np_dtype(tt.elem_type)))
+
+    return ([desc(v) for v in m.graph.input if v.name not in inits],
+            [desc(v) for v in m.graph.output])
+
+
+# --- host -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("name", MODELS)
+def test_host_matches_onnxruntime(kiln, compiled, references, name, level, threads):
+    out = compiled(name, level)
+    inputs, ref = references(name)
+    m = kiln.load(str(out), num_threads=threads)
+    got = m.run({k: v.copy() for k, v in inputs.items()})
+    assert_all_close(got, ref)
+    # A loaded model runs many times with the same result.
+    again = m.run({k: v.copy() for k, v in inputs.items()})
+    for k in ref:
+        np.testing.assert_array_equal(again[k], got[k], err_msg=f"second run differs: {k}")
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_python_metadata(kiln, compiled, model_paths, name):
+    m = kiln.load(str(compiled(name, 2)), num_threads=1)
+    want_in, want_out = _graph_io(model_paths[name])
+    for got, want in ((m.inputs, want_in), (m.outputs, want_out)):
+        assert [(t.name, [int(d) for d in t.shape], np.dtype(t.dtype)) for t in got] == want
+
+
+def test_two_models_in_one_process(kiln, compiled, references):
+    """Two loaded models run independently and interleaved."""
+    a = kiln.load(str(compiled("mlp", 2)), num_threads=2)
+    b = kiln.load(str(compiled("small_cnn", 2)), num_threads=1)
+    (ia, ra), (ib, rb) = references("mlp"), references("small_cnn")
+    for _ in range(2):
+        assert_all_close(a.run(ia), ra)
+        assert_all_close(b.run(ib), rb)
+
+
+def test_single_input_call_form(kiln, compiled, references):
+    """`m(x)`: one input, one output, array in and array out."""
+    m = kiln.load(str(compiled("small_cnn", 2)), num_threads=1)
+    inputs, ref = references("small_cnn")
+    (x,), (y,) = inputs.values(), ref.values()
+    harness.assert_close(m(x), y)
+
+
+def test_python_compile_api(kiln, tmp_path, model_paths, references):
+    """kiln.compile takes a path or an onnx.ModelProto, with the CLI's options."""
+    path = model_paths["ops_net"]
+    inputs, ref = references("ops_net")
+    for i, source in enumerate([str(path), onnx.load(str(path))]):
+        out = tmp_path / f"out{i}"
+        kiln.compile(source, str(out), target="llvm", optimization=["category:kernel,level:2"])
+        assert (out / "model.so").is_file()
+        assert_all_close(kiln.load(str(out), num_threads=1).run(inputs), ref)
+
+
+@pytest.mark.parametrize("exe", ["kiln run", "kiln-run"])
+def test_cli_run_npy(exe, kiln_bin, kiln_run_bin, compiled, references, tmp_path):
+    """CLI run: inputs from .npy, one OUTPUT_DIR/<name>.npy per output (two outputs here)."""
+    out = compiled("ops_net", 2)
+    inputs, ref = references("ops_net")
+    if exe == "kiln run":
+        proc, got = harness.run_npy(out, inputs, tmp_path, exe=kiln_bin, subcommand=["run"])
+    else:
+        proc, got = harness.run_npy(out, inputs, tmp_path, exe=kiln_run_bin)
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    assert_all_close(got, ref)
+
+
+def test_cli_run_single_input_without_name(kiln_bin, compiled, references, tmp_path):
+    """`--input FILE.npy` without NAME= for a single-input model."""
+    out = compiled("small_cnn", 2)
+    inputs, ref = references("small_cnn")
+    (x,) = inputs.values()
+    np.save(tmp_path / "x.npy", x)
+    (tmp_path / "o").mkdir()
+    proc = harness.run_cli(["run", "--input_path", out, "--input", tmp_path / "x.npy",
+                            "--output_dir", tmp_path / "o"])
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    assert_all_close({f.stem: np.load(f) for f in (tmp_path / "o").glob("*.npy")}, ref)
+
+
+def test_cli_benchmark(kiln_bin, compiled, references, tmp_path):
+    out = compiled("mlp", 2)
+    inputs, _ = references("mlp")
+    (x,) = inputs.values()
+    np.save(tmp_path / "x.npy", x)
+    proc = harness.run_cli(["run", "--input_path", out, "--input", f"x={tmp_path / 'x.npy'}",
+                            "--benchmark", "5", "--threads", "1"])
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    text = (proc.stdout + proc.stderr).lower()
+    assert "median" in text and "min" in text, text
+
+
+@pytest.mark.parametrize("name", ["small_cnn", "ops_net"])
+def test_inspect_and_model_json(kiln_bin, compiled, model_paths, name):
+    out = compiled(name, 2)
+    proc = harness.run_cli(["inspect", out])
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    text = proc.stdout
+    want_in, want_out = _graph_io(model_paths[name])
+    for tname, shape, dtype in want_in + want_out:
+        assert tname in text, f"`kiln inspect` does not name {tname}:\n{text}"
+        assert re.search(harness.shape_regex(shape), text), (
+            f"`kiln inspect` does not show {tname}'s shape {shape}:\n{text}")
+        assert re.search(DTYPE_NAMES[str(dtype)], text), (
+            f"`kiln inspect` does not show {tname}'s dtype {dtype}:\n{text}")
+    blob = json.dumps(json.loads((out / "model.json").read_text()))
+    for tname, _, _ in want_in + want_out:
+        assert tname in blob, f"model.json does not name {tname}"
+
+
+@pytest.mark.parametrize("name", ["small_cnn", "resnet18_like"])
+def test_model_so_needs_only_libc(compiled, name):
+    so = compiled(name, 3) / "model.so"
+    needed = harness.needed_libraries(so)
+    bad = [n for n in needed if FORBIDDEN_DEPS.search(n)]
+    assert not bad, f"{so} needs {bad} (NEEDED: {needed})"
+
+
+# --- AArch64 under qemu -----------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def aarch64_kiln_run():
+    exe = harness.aarch64_build_dir() / "bin" / "kiln-run"
+    assert exe.is_file(), (f"{exe} not found: build it with scripts/build_aarch64_runtime.sh "
+                           "(scripts/build.sh runs it)")
+    assert shutil.which("qemu-aarch64"), "qemu-aarch64 not found (scripts/setup.sh installs it)"
+    return exe
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_aarch64_matches_onnxruntime(compiled, references, aarch64_kiln_run, name, tmp_path):
+    out = compiled(name, 2, harness.AARCH64_TARGET)
+    so = out / "model.so"
+    header = so.read_bytes()[:20]
+    assert header[:4] == b"\x7fELF" and int.from_bytes(header[18:20], "little") == 183, (
+        f"{so} is not an AArch64 ELF object (e_machine != EM_AARCH64)")
+    bad = [n for n in harness.needed_libraries(so) if FORBIDDEN_DEPS.search(n)]
+    assert not bad, f"{so} needs {bad}"
+    inputs, ref = references(name)
+    proc, got = harness.run_npy(out, inputs, tmp_path, exe=aarch64_kiln_run,
+                                prefix=harness.qemu_prefix())
+    assert proc.returncode == 0, f"kiln-run under qemu failed:\n{proc.stderr}{proc.stdout}"
+    assert_all_close(got, ref)
+
+
+def test_inspect_cross_compiled_model(kiln_bin, compiled):
+    """An AArch64 object cannot load on x86-64, but `kiln inspect` still describes it."""
+    out = compiled("mlp", 2, harness.AARCH64_TARGET)
+    proc = harness.run_cli(["inspect", out])
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    assert re.search(r"aarch64|arm64", proc.stdout, re.I), proc.stdout
+    assert "probs" in proc.stdout, proc.stdout

@@ -1,0 +1,302 @@
+#!/usr/bin/env python3
+"""ONNX backend node tests (the conformance suite) through kiln.
+
+The tests come with the pip `onnx` package (pinned by scripts/setup.sh):
+onnx/backend/test/data/node/test_*/model.onnx with test_data_set_*/{input,output}_*.pb.
+The selected ones are those whose every node is an op kiln lists (LISTED_OPS; the
+`*_expanded` variants count by their nodes too). Each is compiled with kiln.compile
+at kernel level 1 and run; outputs must match by the SPEC's bar (exact for integers
+and bools).
+
+    python3 tests/onnx/run_node_tests.py                 # run all, print a summary
+    python3 tests/onnx/run_node_tests.py -k relu         # only names containing "relu"
+    python3 tests/onnx/run_node_tests.py --update-expected   # rewrite expected_failures.txt
+
+Cases run in child processes (two at a time), so a crash is recorded against its case
+instead of ending the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "e2e"))
+import harness  # noqa: E402
+
+EXPECTED_FILE = HERE / "expected_failures.txt"
+NODE_DIR = Path(onnx.__file__).resolve().parent / "backend" / "test" / "data" / "node"
+LEVEL = 1
+CASE_TIMEOUT_S = 120
+LISTED_OPS = frozenset("""
+    Conv Gemm MatMul Add Sub Mul Div Pow Max Min Relu LeakyRelu Clip Sigmoid Tanh
+    HardSigmoid HardSwish Exp Log Sqrt Neg Abs Erf MaxPool AveragePool GlobalAveragePool
+    GlobalMaxPool BatchNormalization Flatten Reshape Transpose Concat Softmax Identity
+    Constant Shape Gather Squeeze Unsqueeze Dropout
+""".split())
+
+
+def _node_ops(graph: onnx.GraphProto):
+    for node in graph.node:
+        yield node.domain, node.op_type
+        for attr in node.attribute:  # subgraphs (If/Loop bodies) count as well
+            for g in ([attr.g] if attr.HasField("g") else []) + list(attr.graphs):
+                yield from _node_ops(g)
+
+
+def is_selected(model: onnx.ModelProto) -> bool:
+    ops = list(_node_ops(model.graph))
+    return bool(ops) and all(d in ("", "ai.onnx") and op in LISTED_OPS for d, op in ops)
+
+
+def select_tests(node_dir: Path = NODE_DIR) -> list[str]:
+    """Names of the node tests made only of listed ops, sorted."""
+    assert node_dir.is_dir(), (f"{node_dir} not found: the installed onnx "
+                               f"{onnx.__version__} carries no node tests (setup.sh pins 1.22.0)")
+    names = []
+    for d in sorted(node_dir.iterdir()):
+        model = d / "model.onnx"
+        if d.name.startswith("test_") and model.is_file():
+            if is_selected(onnx.load(str(model), load_external_data=False)):
+                names.append(d.name)
+    return names
+
+
+def read_expected(path: Path = EXPECTED_FILE) -> dict[str, str]:
+    """{test name: reason} from lines `test_name  # reason` (blank and # lines skipped)."""
+    out = {}
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            name, _, reason = line.partition("#")
+            if name.strip():
+                out[name.strip()] = reason.strip()
+    return out
+
+
+def _read_pb(path: Path, type_proto: onnx.TypeProto | None):
+    """A test-data .pb as numpy (tensors), a list (sequences) or None/value (optionals)."""
+    data = path.read_bytes()
+    kind = type_proto.WhichOneof("value") if type_proto is not None else "tensor_type"
+    if kind == "sequence_type":
+        p = onnx.SequenceProto()
+        p.ParseFromString(data)
+        return numpy_helper.to_list(p)
+    if kind == "optional_type":
+        p = onnx.OptionalProto()
+        p.ParseFromString(data)
+        return numpy_helper.to_optional(p)
+    p = onnx.TensorProto()
+    p.ParseFromString(data)
+    return numpy_helper.to_array(p)
+
+
+def load_case(name: str, node_dir: Path = NODE_DIR):
+    """(model path, [(inputs {name: value}, expected [(name, value)]) per data set])."""
+    d = node_dir / name
+    model = onnx.load(str(d / "model.onnx"), load_external_data=False)
+    inits = {t.name for t in model.graph.initializer}
+    graph_inputs = [vi for vi in model.graph.input if vi.name not in inits]
+    sets = []
+    for ds in sorted(d.glob("test_data_set_*")):
+        n_in = len(list(ds.glob("input_*.pb")))
+        n_out = len(list(ds.glob("output_*.pb")))
+        assert n_in <= len(graph_inputs) and n_out == len(model.graph.output), (
+            f"{ds}: {n_in} inputs/{n_out} outputs for a graph with "
+            f"{len(graph_inputs)}/{len(model.graph.output)}")
+        inputs = {vi.name: _read_pb(ds / f"input_{i}.pb", vi.type)
+                  for i, vi in enumerate(graph_inputs[:n_in])}
+        outputs = [(vo.name, _read_pb(ds / f"output_{i}.pb", vo.type))
+                   for i, vo in enumerate(model.graph.output)]
+        sets.append((inputs, outputs))
+    return d / "model.onnx", sets
+
+
+def _first_line(text: str) -> str:
+    lines = [ln.strip() for ln in str(text).strip().splitlines() if ln.strip()]
+    return lines[0] if lines else "(no message)"
+
+
+def run_case(name: str, work: Path, kiln=None, level: int = LEVEL,
+             node_dir: Path = NODE_DIR) -> str | None:
+    """Compiles and runs one node test in this process. None on pass, else a one-line reason."""
+    kiln = kiln or harness.import_kiln()
+    model_path, sets = load_case(name, node_dir)
+    out = work / name
+    shutil.rmtree(out, ignore_errors=True)
+    try:
+        try:
+            kiln.compile(str(model_path), str(out),
+                         optimization=[f"category:kernel,level:{level}"])
+        except kiln.KilnError as e:
+            return f"compile: {_first_line(e)}"
+        m = kiln.load(str(out), num_threads=1)
+        for i, (inputs, expected) in enumerate(sets):
+            bad = [k for k, v in inputs.items() if not isinstance(v, np.ndarray)]
+            if bad:
+                return f"input {bad[0]} is not a tensor (sequence/optional inputs)"
+            try:
+                got = m.run(inputs)
+            except kiln.KilnError as e:
+                return f"run: {_first_line(e)}"
+            for oname, ref in expected:
+                if oname not in got:
+                    return f"data set {i}: no output {oname!r} (got {sorted(got)})"
+                reason = harness.mismatch(np.asarray(got[oname]) if not isinstance(
+                    got[oname], np.ndarray) else got[oname], ref, oname)
+                if reason:
+                    return f"mismatch: {reason}"
+        return None
+    except Exception as e:  # noqa: BLE001 (a broken case is a result, not the end)
+        return f"error: {type(e).__name__}: {_first_line(e)}"
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def _worker(names: list[str], level: int) -> int:
+    """Child process: runs cases in order, one JSON line per event, flushed."""
+    kiln = harness.import_kiln()
+    with tempfile.TemporaryDirectory(prefix="kiln-node-") as tmp:
+        for name in names:
+            print(json.dumps({"start": name}), flush=True)
+            reason = run_case(name, Path(tmp), kiln, level)
+            print(json.dumps({"name": name, "reason": reason}), flush=True)
+    return 0
+
+
+def _exit_text(rc: int) -> str:
+    if rc < 0:
+        try:
+            return f"killed by {signal.Signals(-rc).name}"
+        except ValueError:
+            return f"killed by signal {-rc}"
+    return f"exit {rc}"
+
+
+def _run_chunk(names: list[str], level: int, results: dict, timeout_s: int) -> None:
+    """Runs `names` in a child process, starting a new one after a crash or a hang."""
+    pending = list(names)
+    while pending:
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--worker",
+               "--level", str(level), *pending]
+        with tempfile.TemporaryFile(mode="w+") as err:
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True)
+            current, started = None, time.monotonic()
+            timer = threading.Timer(timeout_s, proc.kill)  # also bounds the child's start
+            timer.start()
+            try:
+                for line in proc.stdout:
+                    try:
+                        ev = json.loads(line)
+                    except json.JSONDecodeError:
+                        continue  # stray output from the library
+                    timer.cancel()
+                    if "start" in ev:
+                        current, started = ev["start"], time.monotonic()
+                    else:
+                        results[ev["name"]] = ev["reason"]
+                        pending.remove(ev["name"])
+                        current = None
+                    timer = threading.Timer(timeout_s, proc.kill)
+                    timer.start()
+                rc = proc.wait()
+            finally:
+                timer.cancel()
+            err.seek(0)
+            lines = [ln.strip() for ln in err.read().splitlines() if ln.strip()]
+            tail = lines[-1][:300] if lines else ""  # a Python error's message is last
+        if current is not None:
+            took = time.monotonic() - started
+            results[current] = (f"timed out after {took:.0f} s" if took >= timeout_s
+                                else f"crashed ({_exit_text(rc)})" + (f": {tail}" if tail else ""))
+            pending.remove(current)
+        elif pending:  # died before starting a case: the environment is broken
+            for n in pending:
+                results[n] = f"worker failed (exit {rc})" + (f": {tail}" if tail else "")
+            return
+
+
+def run_all(names: list[str], level: int = LEVEL, jobs: int = 2,
+            timeout_s: int = CASE_TIMEOUT_S) -> dict[str, str | None]:
+    """{name: None or reason} for every name, using `jobs` crash-isolated children."""
+    results: dict = {}
+    chunks = [names[i::jobs] for i in range(jobs)]
+    threads = [threading.Thread(target=_run_chunk, args=(c, level, results, timeout_s))
+               for c in chunks if c]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {n: results.get(n, "no result") for n in names}
+
+
+def write_expected(results: dict, path: Path = EXPECTED_FILE) -> int:
+    failing = {n: r for n, r in sorted(results.items()) if r is not None}
+    width = max((len(n) for n in failing), default=0)
+    lines = [
+        "# ONNX backend node tests kiln is known to fail, one per line: `test_name  # reason`.",
+        "# tests/onnx/test_node_conformance.py fails for a failing test not listed here and",
+        "# for a listed test that passes, so this list only shrinks. Regenerate with",
+        "#   python3 tests/onnx/run_node_tests.py --update-expected",
+        "",
+    ] + [f"{n.ljust(width)}  # {r}" for n, r in failing.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return len(failing)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description="Runs the ONNX backend node tests through kiln.")
+    p.add_argument("names", nargs="*", help="test names (default: every selected test)")
+    p.add_argument("-k", dest="substr", help="only tests whose name contains this")
+    p.add_argument("--level", type=int, default=LEVEL, help="kernel level (default 1)")
+    p.add_argument("-j", "--jobs", type=int, default=2)
+    p.add_argument("--list", action="store_true", help="print the selected tests and exit")
+    p.add_argument("--update-expected", action="store_true",
+                   help=f"rewrite {EXPECTED_FILE.name} with the current failures")
+    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.worker:
+        return _worker(args.names, args.level)
+
+    names = args.names or select_tests()
+    if args.substr:
+        names = [n for n in names if args.substr in n]
+    if args.list:
+        print("\n".join(names))
+        return 0
+    if args.update_expected and (args.names or args.substr):
+        p.error("--update-expected runs every selected test; give no names or -k")
+    t0 = time.monotonic()
+    results = run_all(names, args.level, args.jobs)
+    expected = read_expected()
+    n_pass = sum(r is None for r in results.values())
+    for n, r in results.items():
+        if r is not None:
+            print(f"FAIL {n}: {r}")
+    print(f"{n_pass}/{len(results)} passed in {time.monotonic() - t0:.0f} s")
+    if args.update_expected:
+        n = write_expected(results)
+        print(f"wrote {EXPECTED_FILE} ({n} expected failures)")
+        return 0
+    unexpected = [n for n, r in results.items() if r is not None and n not in expected]
+    fixed = [n for n, r in results.items() if r is None and n in expected]
+    for n in fixed:
+        print(f"now passes: remove it from expected_failures.txt: {n}")
+    return 1 if unexpected or fixed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+// Lowering of Conv and MatMul, run and compared with naive C++ references.
+#include "lower_harness.h"
+
+namespace kiln::ops::testing {
+namespace {
+
+using ir::Attrs;
+using ir::OpKind;
+using Ints = std::vector<int64_t>;
+
+class LowerConvMatMulTest : public ::testing::Test {
+ protected:
+  const ir::Node& node(OpKind op, const std::vector<HostTensor>& ins, Attrs attrs = {}) {
+    std::vector<ir::Value*> vs;
+    for (const HostTensor& h : ins) vs.push_back(g_.add_input("x" + std::to_string(g_.inputs().size()), h.type));
+    auto n = g_.add_node(op, "t", vs, std::move(attrs));
+    KILN_CHECK(n.has_value()) << n.status().message();
+    return **n;
+  }
+  ir::Graph g_;
+};
+
+struct ConvCase {
+  int64_t n, c, h, w, m, kh, kw, group;
+  Ints strides, pads, dilations;
+  bool bias;
+};
+
+// Naive NCHW convolution.
+std::vector<double> conv_ref(const ConvCase& p, const HostTensor& x, const HostTensor& wt, const HostTensor* b,
+                             const ir::Shape& out) {
+  std::vector<double> y(out[0] * out[1] * out[2] * out[3]);
+  int64_t cg = p.c / p.group, mg = p.m / p.group;
+  for (int64_t n = 0; n < out[0]; ++n)
+    for (int64_t oc = 0; oc < out[1]; ++oc)
+      for (int64_t oh = 0; oh < out[2]; ++oh)
+        for (int64_t ow = 0; ow < out[3]; ++ow) {
+          double acc = b ? b->get(oc) : 0;
+          int64_t g = oc / mg;
+          for (int64_t ic = 0; ic < cg; ++ic)
+            for (int64_t kh = 0; kh < p.kh; ++kh)
+              for (int64_t kw = 0; kw < p.kw; ++kw) {
+                int64_t ih = oh * p.strides[0] - p.pads[0] + kh * p.dilations[0];
+                int64_t iw = ow * p.strides[1] - p.pads[1] + kw * p.dilations[1];
+                if (ih < 0 || ih >= p.h || iw < 0 || iw >= p.w) continue;
+                acc += x.get(((n * p.c + g * cg + ic) * p.h + ih) * p.w + iw) *
+                       wt.get(((oc * cg + ic) * p.kh + kh) * p.kw + kw);
+              }
+          y[((n * out[1] + oc) * out[2] + oh) * out[3] + ow] = acc;
+        }
+  return y;
+}
+
+TEST_F(LowerConvMatMulTest, Conv) {
+  std::vector<ConvCase> cases = {
+      {1, 3, 9, 11, 4, 3, 3, 1, {1, 1}, {1, 1, 1, 1}, {1, 1}, true},      // same padding
+      {2, 4, 13, 21, 6, 3, 3, 1, {2, 2}, {1, 0, 2, 1}, {1, 1}, false},    // strides, asymmetric pads
+      {1, 2, 12, 20, 3, 3, 2, 1, {1, 1}, {2, 2, 2, 2}, {2, 3}, true},     // dilations
+      {1, 6, 8, 19, 4, 3, 3, 2, {1, 2}, {1, 1, 1, 1}, {1, 1}, true},      // groups
+      {1, 8, 10, 26, 8, 3, 3, 8, {1, 1}, {1, 1, 1, 1}, {1, 1}, true},     // depthwise
+      {1, 5, 7, 17, 7, 1, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, false},     // 1x1
+  };
+  uint32_t seed = 100;
+  for (const ConvCase& p : cases) {
+    HostTensor x = HostTensor::random(DType::kF32, {p.n, p.c, p.h, p.w}, seed++);
+    HostTensor w = HostTensor::random(DType::kF32, {p.m, p.c / p.group, p.kh, p.kw}, seed++);
+    HostTensor b = HostTensor::random(DType::kF32, {p.m}, seed++);
+    std::vector<HostTensor> ins = {x, w};
+    if (p.bias) ins.push_back(b);
+    const ir::Node& n = node(OpKind::kConv, ins,
+                             Attrs().set("strides", p.strides).set("pads", p.pads).set("dilations", p.dilations)
+                                 .set("group", p.group));
+    SCOPED_TRACE("conv group " + std::to_string(p.group) + " out " + n.outputs[0]->type.str());
+    check_node(n, ins, conv_ref(p, x, w, p.bias ? &b : nullptr, n.outputs[0]->type.shape), 1e-5);
+  }
+}
+
+TEST_F(LowerConvMatMulTest, ConvLevel2IsParallelAndVectorized) {
+  HostTensor x = HostTensor::random(DType::kF32, {1, 4, 16, 32}, 1);
+  HostTensor w = HostTensor::random(DType::kF32, {8, 4, 3, 3}, 2);
+  const ir::Node& n = node(OpKind::kConv, {x, w}, Attrs().set("pads", Ints{1, 1, 1, 1}));
+  kir::Func f = lower_node(n, 2);
+  EXPECT_EQ(count_loops(f.body, kir::ForKind::kParallel), 1) << kir::to_string(f);
+  EXPECT_GE(count_loops(f.body, kir::ForKind::kVectorized), 1) << kir::to_string(f);
+  EXPECT_EQ(count_loops(lower_node(n, 1).body, kir::ForKind::kVectorized), 0);
+}
+
+// Naive batched matmul on already-2-D-ified operands with broadcast batches.
+std::vector<double> matmul_ref(const HostTensor& a, const HostTensor& b, const ir::Shape& out_batch, int64_t m,
+                               int64_t k, int64_t n) {
+  ir::Shape ab(a.type.shape.begin(), a.type.shape.end() - std::min<size_t>(2, a.type.shape.size()));
+  ir::Shape bb(b.type.shape.begin(), b.type.shape.end() - std::min<size_t>(2, b.type.shape.size()));
+  int64_t batches = 1;
+  for (int64_t d : out_batch) batches *= d;
+  std::vector<double> y;
+  for (int64_t bi = 0; bi < batches; ++bi) {
+    std::vector<int64_t> idx = unflatten(bi, out_batch);
+    int64_t ao = ab.empty() ? 0 : flatten_bcast(idx, ab), bo = bb.empty() ? 0 : flatten_bcast(idx, bb);
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        double acc = 0;
+        for (int64_t kk = 0; kk < k; ++kk) acc += a.get(ao * m * k + i * k + kk) * b.get(bo * k * n + kk * n + j);
+        y.push_back(acc);
+      }
+  }
+  return y;
+}
+
+TEST_F(LowerConvMatMulTest, MatMul2D) {
+  HostTensor a = HostTensor::random(DType::kF32, {5, 7}, 1);
+  HostTensor b = HostTensor::random(DType::kF32, {7, 19}, 2);
+  check_node(node(OpKind::kMatMul, {a, b}), {a, b}, matmul_ref(a, b, {}, 5, 7, 19));
+}
+
+TEST_F(LowerConvMatMulTest, MatMulBatchBroadcast) {
+  HostTensor a = HostTensor::random(DType::kF32, {2, 1, 3, 6}, 3);
+  HostTensor b = HostTensor::random(DType::kF32, {4, 6, 10}, 4);
+  check_node(node(OpKind::kMatMul, {a, b}), {a, b}, matmul_ref(a, b, {2, 4}, 3, 6, 10));
+}
+
+TEST_F(LowerConvMatMulTest, MatMulVectorOperands) {
+  HostTensor v = HostTensor::random(DType::kF32, {6}, 5);
+  HostTensor b = HostTensor::random(DType::kF32, {2, 6, 9}, 6);
+  check_node(node(OpKind::kMatMul, {v, b}), {v, b}, matmul_ref(v, b, {2}, 1, 6, 9));
+  HostTensor a = HostTensor::random(DType::kF32, {3, 4, 6}, 7);
+  check_node(node(OpKind::kMatMul, {a, v}), {a, v}, matmul_ref(a, v, {3}, 4, 6, 1));
+  check_node(node(OpKind::kMatMul, {v, v}), {v, v}, matmul_ref(v, v, {}, 1, 6, 1));
+}
+
+TEST_F(LowerConvMatMulTest, MatMulSingleRowIsParallelOverColumns) {
+  HostTensor a = HostTensor::random(DType::kF32, {1, 64}, 8);
+  HostTensor b = HostTensor::random(DType::kF32, {64, 300}, 9);
+  const ir::Node& n = node(OpKind::kMatMul, {a, b});
+  kir::Func f = lower_node(n, 2);
+  EXPECT_EQ(count_loops(f.body, kir::ForKind::kParallel), 1) << kir::to_string(f);
+  EXPECT_EQ(count_loops(f.body, kir::ForKind::kVectorized), 1) << kir::to_string(f);
+  check_node(n, {a, b}, matmul_ref(a, b, {}, 1, 64, 300), 1e-5);
+}
+
+TEST_F(LowerConvMatMulTest, MatMulInt64) {
+  HostTensor a = HostTensor::of(DType::kI64, {2, 2}, {1, 2, 3, 4});
+  HostTensor b = HostTensor::of(DType::kI64, {2, 2}, {5, 6, 7, 8});
+  check_node(node(OpKind::kMatMul, {a, b}), {a, b}, {19, 22, 43, 50});
+}
+
+}  // namespace
+}  // namespace kiln::ops::testing

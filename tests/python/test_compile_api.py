@@ -1,0 +1,59 @@
+"""kiln.compile from Python: an onnx.ModelProto or a path in, a loadable model
+out; option strings go through the compiler's parsers; errors are KilnError.
+Skipped while kiln._compiler is not loadable (the compiler is not linked)."""
+
+import numpy as np
+import pytest
+
+import kiln
+
+onnx = pytest.importorskip("onnx")
+from onnx import TensorProto, helper  # noqa: E402
+
+
+@pytest.fixture(scope="module", autouse=True)
+def compiler_available():
+    try:
+        from kiln import _compiler  # noqa: F401
+    except ImportError as e:
+        pytest.skip(f"kiln._compiler not loadable: {e}")
+
+
+def relu_add_model(shape=(2, 8)):
+    """y = relu(x) + x, with the first dimension optionally symbolic."""
+    nodes = [helper.make_node("Relu", ["x"], ["r"]), helper.make_node("Add", ["r", "x"], ["y"])]
+    graph = helper.make_graph(nodes, "relu_add",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(shape))],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, list(shape))])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_compile_model_proto_and_run(tmp_path):
+    out = kiln.compile(relu_add_model(), tmp_path / "m")
+    assert out == str(tmp_path / "m")
+    m = kiln.load(tmp_path / "m")
+    x = np.random.default_rng(0).standard_normal((2, 8)).astype(np.float32)
+    np.testing.assert_allclose(m(x), np.maximum(x, 0) + x, rtol=1e-6, atol=1e-6)
+
+
+def test_compile_path_with_options(tmp_path):
+    path = tmp_path / "model.onnx"
+    onnx.save(relu_add_model(("batch", 8)), path)
+    kiln.compile(path, tmp_path / "m", optimization=["category:kernel,level:2"],
+                 input_shapes={"x": (3, 8)})
+    m = kiln.load(tmp_path / "m")
+    assert m.inputs[0].shape == (3, 8)
+    kiln.compile(str(path), tmp_path / "m2", optimization="category:kernel,level:1",
+                 input_shapes="x:4x8")
+    assert kiln.load(tmp_path / "m2").inputs[0].shape == (4, 8)
+
+
+def test_compile_errors_are_kiln_errors(tmp_path):
+    with pytest.raises(kiln.KilnError, match="level"):
+        kiln.compile(relu_add_model(), tmp_path / "bad", optimization=["category:kernel,level:9"])
+    with pytest.raises(kiln.KilnError):
+        kiln.compile(tmp_path / "missing.onnx", tmp_path / "out")
+    with pytest.raises(kiln.KilnError, match="path or an onnx.ModelProto"):
+        kiln.compile(42, tmp_path / "out")
+    with pytest.raises(kiln.KilnError, match="input_shapes"):
+        kiln.compile(relu_add_model(), tmp_path / "out", input_shapes={"x": "abc"})

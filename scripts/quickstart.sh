@@ -40,6 +40,6 @@ for f in sorted(glob.glob("out/example_io/*.npy")):
         continue
     y = np.load(f)
     top = np.argsort(-y.reshape(-1))[:3]
-    print(f"{os.path.basename(f)[:-4]} {list(y.shape)}: " +
+    print(f"top classes of {os.path.basename(f)[:-4]} {list(y.shape)}: " +
           ", ".join(f"class {i}: {y.reshape(-1)[i]:.4f}" for i in top))
 PYEOF

@@ -16,9 +16,11 @@ from pathlib import Path
 import pytest
 
 # scripts/test.sh preloads the ASan runtime into python for a KILN_SANITIZE=1 run; the
-# programs the tests start must not inherit it (kiln and kiln-run link ASan themselves).
+# programs the tests start must not inherit it (kiln and kiln-run link ASan themselves),
+# except python children (the conformance workers), which get it back from
+# KILN_PYTHON_PRELOAD.
 if os.environ.pop("KILN_DROP_PRELOAD", None):
-    os.environ.pop("LD_PRELOAD", None)
+    os.environ["KILN_PYTHON_PRELOAD"] = os.environ.pop("LD_PRELOAD", "")
     os.environ["ASAN_OPTIONS"] = "detect_leaks=1"
 
 TESTS = Path(__file__).resolve().parent

@@ -81,9 +81,10 @@ std::string strategy_for(int level) {
   switch (level) {
     case 1: return "plain loops";
     case 2: return "vectorized + parallel loops";
+    case 3: return "register-tiled Conv/MatMul with pre-packed weights; vectorized + parallel loops elsewhere";
     default:
-      return "vectorized + parallel loops (level " + std::to_string(level) +
-             " runs as level 2 until tiled, register-blocked kernels land)";
+      return "register-tiled Conv/MatMul with pre-packed weights (level " + std::to_string(level) +
+             " runs as level 3 until its extra strategies land)";
   }
 }
 
@@ -100,7 +101,7 @@ std::string metadata_json(const CompileOptions& o, const Target& t, const std::s
   for (const auto& f : t.required_features) j.value(f);
   j.end_array().key("vector_bits").value(static_cast<int64_t>(t.vector_bits)).end_object();
   j.key("options").begin_object().key("kernel_level").value(static_cast<int64_t>(o.kernel_level));
-  j.key("effective_kernel_level").value(static_cast<int64_t>(std::min(o.kernel_level, 2)));
+  j.key("effective_kernel_level").value(static_cast<int64_t>(std::min(o.kernel_level, 3)));
   j.key("layout").value(o.layout).end_object();
   j.key("inputs");
   write_tensors(j, plan.inputs);
@@ -143,11 +144,12 @@ Status compile_impl(const CompileOptions& o) {
   KILN_ASSIGN_OR_RETURN(std::string hash, file_hash(model_file));
 
   progress.step("optimizing the graph (" + std::to_string(graph->nodes().size()) + " nodes)");
-  KILN_RETURN_IF_ERROR(driver::run_graph_passes(*graph));
-
   ops::KernelOptions kopts;
   kopts.level = o.kernel_level;
   kopts.f32_lanes = std::max(1, target->f32_lanes());
+  kopts.vector_registers = target->arch == Arch::kAArch64 || target->vector_bits >= 512 ? 32 : 16;
+  KILN_RETURN_IF_ERROR(driver::run_graph_passes(*graph, kopts));
+
   std::vector<driver::KernelSummary> kernels;
   KILN_ASSIGN_OR_RETURN(codegen::ModelPlan plan, driver::lower_graph(*graph, kopts, &kernels));
   plan.metadata_json = metadata_json(o, *target, model_file, hash, plan, kernels);

@@ -11,6 +11,7 @@
 #include "passes/fold_scale_into_conv.h"
 #include "passes/fuse_elementwise.h"
 #include "passes/materialize_outputs.h"
+#include "passes/pack_weights.h"
 #include "passes/plan_memory.h"
 
 namespace kiln::driver {
@@ -44,7 +45,7 @@ std::string kernel_name(size_t index, const lower::FusedGroup& group) {
 
 }  // namespace
 
-Status run_graph_passes(ir::Graph& g) {
+Status run_graph_passes(ir::Graph& g, const ops::KernelOptions& opts) {
   maybe_dump(g, "import");
   KILN_RETURN_IF_ERROR(passes::fold_constants(g));
   KILN_RETURN_IF_ERROR(check(g, "fold_constants"));
@@ -55,6 +56,9 @@ Status run_graph_passes(ir::Graph& g) {
   passes::eliminate_dead_code(g);
   KILN_RETURN_IF_ERROR(passes::materialize_outputs(g));
   KILN_RETURN_IF_ERROR(check(g, "materialize_outputs"));
+  passes::pack_weights(g, opts);
+  passes::eliminate_dead_code(g);
+  KILN_RETURN_IF_ERROR(check(g, "pack_weights"));
   return Status::ok();
 }
 

@@ -11,9 +11,10 @@
 
 namespace kiln::driver {
 
-// Runs the graph passes on `g` in their fixed order. KILN_DUMP_IR=all (or a
+// Runs the graph passes on `g` in their fixed order; `opts` (the kernel level
+// and tile shape) decides which weights are pre-packed. KILN_DUMP_IR=all (or a
 // pass name) prints the graph after passes to stderr.
-Status run_graph_passes(ir::Graph& g);
+Status run_graph_passes(ir::Graph& g, const ops::KernelOptions& opts);
 
 // One kernel of the plan, for metadata: its name and the graph nodes it fuses.
 struct KernelSummary {

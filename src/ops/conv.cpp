@@ -2,27 +2,21 @@
 // (depthwise included) and an optional bias. Attributes: strides:ints(2, default
 // 1,1) pads:ints(4: top, left, bottom, right; default 0) dilations:ints(2,
 // default 1,1) group:i (default 1). Inputs X[N,C,H,W], W[M,C/group,kH,kW], B[M].
+#include "ops/conv_params.h"
 #include "ops/op_families.h"
+#include "ops/weight_layout.h"
 
 namespace kiln::ops {
 
 using kir::Expr;
 using kir::Stmt;
 
-namespace {
-
-struct ConvParams {
-  int64_t n, c, h, w;     // input
-  int64_t m, cg, kh, kw;  // weights (cg = input channels per group)
-  int64_t group;
-  int64_t sh, sw, pt, pl, pb, pr, dh, dw;
-  int64_t oh, ow;
-};
-
 Expected<ConvParams> conv_params(const ir::Node& node) {
   KILN_RETURN_IF_ERROR(check_num_inputs(node, 2, 3));
   const ir::TensorType& x = node.inputs[0]->type;
-  const ir::TensorType& w = node.inputs[1]->type;
+  // Packed weights (passes/pack_weights) keep their logical OIHW shape in the node.
+  std::optional<PackedWeight> packed = packed_weight(node);
+  const ir::TensorType w = packed ? ir::TensorType{node.inputs[1]->type.dtype, packed->logical} : node.inputs[1]->type;
   if (x.rank() != 4) return Status::invalid("Conv supports 2-D NCHW inputs only, got " + x.str());
   if (w.rank() != 4) return Status::invalid("Conv weights must be 4-D [M, C/group, kH, kW], got " + w.str());
   KILN_RETURN_IF_ERROR(check_float_input(node, 0));
@@ -31,6 +25,10 @@ Expected<ConvParams> conv_params(const ir::Node& node) {
   p.n = x.shape[0], p.c = x.shape[1], p.h = x.shape[2], p.w = x.shape[3];
   p.m = w.shape[0], p.cg = w.shape[1], p.kh = w.shape[2], p.kw = w.shape[3];
   p.group = node.attrs.get_int("group", 1);
+  if (packed && p.group >= 1 && p.m % p.group == 0 &&
+      node.inputs[1]->type.shape != packed_conv_shape(packed->logical, p.group, packed->block))
+    return Status::internal("Conv packed weights " + node.inputs[1]->type.str() + " do not match layout " +
+                            packed->layout + " of " + w.str());
   std::vector<int64_t> strides = node.attrs.get_ints("strides", {1, 1});
   std::vector<int64_t> pads = node.attrs.get_ints("pads", {0, 0, 0, 0});
   std::vector<int64_t> dil = node.attrs.get_ints("dilations", {1, 1});
@@ -66,8 +64,6 @@ Expected<ConvParams> conv_params(const ir::Node& node) {
   return p;
 }
 
-}  // namespace
-
 Status infer_conv(const ir::Node& node, std::vector<ir::TensorType>* outputs) {
   KILN_ASSIGN_OR_RETURN(ConvParams p, conv_params(node));
   outputs->assign(1, ir::TensorType{node.inputs[0]->type.dtype, {p.n, p.m, p.oh, p.ow}});
@@ -80,6 +76,8 @@ Status infer_conv(const ir::Node& node, std::vector<ir::TensorType>* outputs) {
 // window row is inside the input runs vectorized without the column check.
 Expected<Stmt> lower_conv(const LowerContext& ctx) {
   KILN_ASSIGN_OR_RETURN(ConvParams p, conv_params(ctx.node));
+  if (conv_tiled_applies(ctx.node, p, ctx.opts)) return lower_conv_tiled(ctx, p);
+  std::optional<PackedWeight> packed = packed_weight(ctx.node);
   DType dt = ctx.node.inputs[0]->type.dtype;
   kir::Type t = scalar_type(dt);
   bool has_bias = ctx.node.inputs.size() == 3;
@@ -103,7 +101,7 @@ Expected<Stmt> lower_conv(const LowerContext& ctx) {
     Expr cin = p.group == 1 ? ic : g * Expr(p.cg) + ic;
     Expr xv = ctx.read(0, {n, cin, needs_h_check ? clamp_index(ih, p.h) : ih, check_w ? clamp_index(iw, p.w) : iw});
     if (needs_h_check || check_w) xv = kir::select(ok, xv, kir::make_const(t, 0));
-    Expr wv = ctx.read(1, {oc, ic, kh, kw});
+    Expr wv = packed ? ctx.read(1, packed_conv_index(oc, ic, kh, kw, mg, packed->block)) : ctx.read(1, {oc, ic, kh, kw});
     Expr a0 = kir::load(acc, Expr(int64_t{0}));
     Stmt update = kir::store(acc, Expr(int64_t{0}), a0 + xv * wv);
     Stmt red = kir::for_loop(kw, Expr(int64_t{0}), Expr(p.kw), kir::ForKind::kSerial, update);

@@ -1,25 +1,24 @@
 // MatMul: numpy matmul. A 1-D first operand is a row [1,K] and a 1-D second one
 // a column [K,1], their unit dimension dropped from the result; the batch
 // dimensions (all but the last two) broadcast.
+#include "ops/matmul_params.h"
 #include "ops/op_families.h"
+#include "ops/weight_layout.h"
 
 namespace kiln::ops {
 
 using kir::Expr;
 using kir::Stmt;
 
-namespace {
-
-struct MatMulParams {
-  ir::Shape a_batch, b_batch, batch;  // batch shapes of A, B and the output
-  int64_t m, k, n;
-  bool a_vec, b_vec;                  // 1-D operands
-};
-
 Expected<MatMulParams> matmul_params(const ir::Node& node) {
   KILN_RETURN_IF_ERROR(check_num_inputs(node, 2, 2));
   const ir::TensorType& a = node.inputs[0]->type;
-  const ir::TensorType& b = node.inputs[1]->type;
+  // A packed B (passes/pack_weights) keeps its logical [K, N] shape in the node.
+  std::optional<PackedWeight> packed = packed_weight(node);
+  const ir::TensorType b = packed ? ir::TensorType{node.inputs[1]->type.dtype, packed->logical} : node.inputs[1]->type;
+  if (packed && (b.rank() != 2 || node.inputs[1]->type.shape != packed_matmul_shape(packed->logical, packed->block)))
+    return Status::internal("MatMul packed weights " + node.inputs[1]->type.str() + " do not match layout " +
+                            packed->layout + " of " + b.str());
   if (a.dtype != b.dtype)
     return Status::invalid("MatMul needs both inputs of one dtype, got " + a.str() + " and " + b.str());
   if (a.dtype == DType::kBool) return Status::invalid("MatMul does not take bool inputs (" + a.str() + ")");
@@ -45,6 +44,8 @@ Expected<MatMulParams> matmul_params(const ir::Node& node) {
   return p;
 }
 
+namespace {
+
 ir::Shape output_shape(const MatMulParams& p) {
   ir::Shape s = p.batch;
   if (!p.a_vec) s.push_back(p.m);
@@ -64,6 +65,8 @@ Status infer_matmul(const ir::Node& node, std::vector<ir::TensorType>* outputs) 
 //   acc = 0; for k: acc += A[.., m, k] * B[.., k, n]; write.
 Expected<Stmt> lower_matmul(const LowerContext& ctx) {
   KILN_ASSIGN_OR_RETURN(MatMulParams p, matmul_params(ctx.node));
+  if (matmul_tiled_applies(ctx.node, p, ctx.opts)) return lower_matmul_tiled(ctx, p);
+  std::optional<PackedWeight> packed = packed_weight(ctx.node);
   DType dt = ctx.node.inputs[0]->type.dtype;
   LoopNest nest;
   std::vector<Expr> bidx;
@@ -81,7 +84,8 @@ Expected<Stmt> lower_matmul(const LowerContext& ctx) {
     bi.push_back(k);
     if (!p.b_vec) bi.push_back(n), oi.push_back(n);
     Expr zero = Expr(int64_t{0});
-    Stmt update = kir::store(acc, zero, kir::load(acc, zero) + ctx.read(0, ai) * ctx.read(1, bi));
+    Expr bv = packed ? ctx.read(1, packed_matmul_index(k, n, packed->block)) : ctx.read(1, bi);
+    Stmt update = kir::store(acc, zero, kir::load(acc, zero) + ctx.read(0, ai) * bv);
     Stmt body = kir::block({kir::store(acc, zero, kir::make_const(scalar_type(dt), 0)),
                             kir::for_loop(k, zero, Expr(p.k), kir::ForKind::kSerial, update),
                             ctx.write(0, oi, kir::load(acc, zero))});

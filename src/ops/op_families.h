@@ -39,6 +39,15 @@ Expected<kir::Stmt> lower_conv(const LowerContext& ctx);
 // matmul.cpp
 Status infer_matmul(const ir::Node& node, std::vector<ir::TensorType>* outputs);
 Expected<kir::Stmt> lower_matmul(const LowerContext& ctx);
+// conv_tiled.cpp / matmul_tiled.cpp: the level-3 register-tiled kernels.
+// *_applies says whether the node takes that path at these options (then its
+// constant weights are worth packing: passes/pack_weights).
+struct ConvParams;
+struct MatMulParams;
+bool conv_tiled_applies(const ir::Node& node, const ConvParams& p, const KernelOptions& opts);
+Expected<kir::Stmt> lower_conv_tiled(const LowerContext& ctx, const ConvParams& p);
+bool matmul_tiled_applies(const ir::Node& node, const MatMulParams& p, const KernelOptions& opts);
+Expected<kir::Stmt> lower_matmul_tiled(const LowerContext& ctx, const MatMulParams& p);
 // pool.cpp: MaxPool and AveragePool.
 Status infer_pool(const ir::Node& node, std::vector<ir::TensorType>* outputs);
 Expected<kir::Stmt> lower_pool(const LowerContext& ctx);

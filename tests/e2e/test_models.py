@@ -117,6 +117,17 @@ def test_single_input_call_form(kiln, compiled, references):
     harness.assert_close(m(x), y)
 
 
+def test_read_only_input_arrays(kiln, compiled, references):
+    """Inputs the caller cannot write (np.frombuffer, numpy_helper) are accepted as-is."""
+    m = kiln.load(str(compiled("ops_net", 2)), num_threads=1)
+    inputs, ref = references("ops_net")
+    frozen = {}
+    for k, v in inputs.items():
+        frozen[k] = v.copy()
+        frozen[k].setflags(write=False)
+    assert_all_close(m.run(frozen), ref)
+
+
 def test_python_compile_api(kiln, tmp_path, model_paths, references):
     """kiln.compile takes a path or an onnx.ModelProto, with the CLI's options."""
     path = model_paths["ops_net"]

@@ -285,6 +285,15 @@ TEST_F(OpMappingTest, DropoutIsIdentityButMaskUnsupported) {
   EXPECT_EQ(import_error(m), "Dropout 'drop': the mask output of Dropout is not supported");
 }
 
+TEST_F(OpMappingTest, DropoutTrainingModeUnsupported) {
+  onnx::ModelProto m = make_model(13);
+  add_input(m, "x", {"3"});
+  add_input(m, "train", {}, onnx::TensorProto::BOOL);
+  add_node(m, "Dropout", {"x", "", "train"}, {"y"}, "drop");
+  add_output(m, "y");
+  EXPECT_EQ(import_error(m), "Dropout 'drop': a non-constant training_mode input is not supported");
+}
+
 TEST_F(OpMappingTest, LayerNormalizationOverTrailingAxes) {
   onnx::ModelProto m = make_model(17);
   add_input(m, "x", {"2", "5", "8"});

@@ -1,6 +1,7 @@
 // Test harness for op lowerings: lowers a one-node graph to a kernel over flat
 // buffers and runs it three ways — the kernel IR interpreter before and after
-// the vectorize pass, and the LLVM JIT — at kernel levels 1 and 2, comparing
+// the vectorize pass, and the LLVM JIT — at kernel levels 1 and 2 (and level-3
+// tile shapes on request), comparing
 // every result with a reference computed by the test.
 #pragma once
 
@@ -77,7 +78,7 @@ struct HostTensor {
 };
 
 // The node's kernel: parameters are its inputs' buffers, then its outputs'.
-inline kir::Func lower_node(const ir::Node& node, int level) {
+inline kir::Func lower_node(const ir::Node& node, const KernelOptions& opts) {
   static int counter = 0;
   kir::Func f;
   f.name = std::string("k_") + ir::op_name(node.op) + "_" + std::to_string(counter++);
@@ -94,14 +95,17 @@ inline kir::Func lower_node(const ir::Node& node, int level) {
   WriteFn write = [&node, out_bufs](int o, const std::vector<kir::Expr>& idx, kir::Expr v) {
     return kir::store(out_bufs[o], flat_index(idx, node.outputs[o]->type.shape), v);
   };
-  KernelOptions opts;
-  opts.level = level;
   LowerContext ctx{node, opts, read, write};
   Expected<kir::Stmt> body = ir::op_class(node.op) == ir::OpClass::kComplex ? op_info(node.op).lower(ctx)
                                                                             : lower_elementwise(ctx);
   KILN_CHECK(body.has_value()) << body.status().message();
   f.body = *body;
   return f;
+}
+inline kir::Func lower_node(const ir::Node& node, int level) {
+  KernelOptions opts;
+  opts.level = level;
+  return lower_node(node, opts);
 }
 
 // Counts the loops of a kind in a statement (to check schedules).
@@ -142,9 +146,9 @@ inline const char* runner_name(Runner r) {
 }
 
 // Runs the node's kernel on `inputs` and returns output 0's values.
-inline std::vector<double> run_node(const ir::Node& node, const std::vector<HostTensor>& inputs, int level,
-                                    Runner runner) {
-  kir::Func f = lower_node(node, level);
+inline std::vector<double> run_node(const ir::Node& node, const std::vector<HostTensor>& inputs,
+                                    const KernelOptions& opts, Runner runner) {
+  kir::Func f = lower_node(node, opts);
   if (runner != Runner::kInterpreter) f = kir::vectorize_loops(f);
   std::vector<HostTensor> bufs = inputs;
   for (const ir::Value* o : node.outputs) {
@@ -170,6 +174,13 @@ inline std::vector<double> run_node(const ir::Node& node, const std::vector<Host
   return bufs[node.inputs.size()].values();
 }
 
+inline std::vector<double> run_node(const ir::Node& node, const std::vector<HostTensor>& inputs, int level,
+                                    Runner runner) {
+  KernelOptions opts;
+  opts.level = level;
+  return run_node(node, inputs, opts, runner);
+}
+
 // The runners to use: all three, or without the JIT when the environment sets
 // KILN_OPS_TEST_NO_JIT (for working on lowerings while codegen is broken).
 inline std::vector<Runner> runners() {
@@ -178,12 +189,13 @@ inline std::vector<Runner> runners() {
 }
 
 // Checks output 0 of `node` against `expected` (|got - want| <= tol * max(1, |want|))
-// for every runner at levels 1 and 2.
-inline void check_node(const ir::Node& node, const std::vector<HostTensor>& inputs, const std::vector<double>& expected,
-                       double tol = 1e-5) {
-  for (int level : {1, 2}) {
+// for every runner at each of the kernel options.
+inline void check_node_with(const ir::Node& node, const std::vector<HostTensor>& inputs,
+                            const std::vector<double>& expected, double tol, const std::vector<KernelOptions>& option_sets) {
+  for (const KernelOptions& opts : option_sets) {
+    int level = opts.level;
     for (Runner r : runners()) {
-      std::vector<double> got = run_node(node, inputs, level, r);
+      std::vector<double> got = run_node(node, inputs, opts, r);
       ASSERT_EQ(got.size(), expected.size()) << runner_name(r) << " level " << level;
       int bad = 0;
       for (size_t i = 0; i < got.size() && bad < 5; ++i) {
@@ -192,12 +204,36 @@ inline void check_node(const ir::Node& node, const std::vector<HostTensor>& inpu
                                               : std::fabs(got[i] - expected[i]) <= tol * std::max(1.0, std::fabs(expected[i]));
         if (!same) {
           ++bad;
-          ADD_FAILURE() << node.label() << " " << runner_name(r) << " level " << level << ": element " << i << " is "
-                        << got[i] << ", want " << expected[i];
+          ADD_FAILURE() << node.label() << " " << runner_name(r) << " level " << level << " lanes " << opts.f32_lanes
+                        << ": element " << i << " is " << got[i] << ", want " << expected[i];
         }
       }
     }
   }
+}
+
+// Checks output 0 of `node` against `expected` (|got - want| <= tol * max(1, |want|))
+// for every runner at levels 1 and 2.
+inline void check_node(const ir::Node& node, const std::vector<HostTensor>& inputs, const std::vector<double>& expected,
+                       double tol = 1e-5) {
+  KernelOptions l1, l2;
+  l1.level = 1;
+  l2.level = 2;
+  check_node_with(node, inputs, expected, tol, {l1, l2});
+}
+
+// Level-3 option sets covering the register-tile shapes of the targets:
+// AVX2 (8 lanes, 16 registers), AVX-512 (16, 32) and NEON (4, 32).
+inline std::vector<KernelOptions> level3_option_sets() {
+  std::vector<KernelOptions> sets;
+  for (auto [lanes, regs] : {std::pair{8, 16}, std::pair{16, 32}, std::pair{4, 32}}) {
+    KernelOptions o;
+    o.level = 3;
+    o.f32_lanes = lanes;
+    o.vector_registers = regs;
+    sets.push_back(o);
+  }
+  return sets;
 }
 
 // Row-major multi-index of flat index i in `shape`.

@@ -19,8 +19,6 @@ using InputShapes = std::map<std::string, std::vector<int64_t>>;
 // Nodes named per unsupported op type (a zoo model can have hundreds).
 constexpr size_t kMaxNodesListed = 8;
 
-bool is_default_domain(const std::string& d) { return d.empty() || d == "ai.onnx"; }
-
 std::string node_name(const onnx::NodeProto& n) {
   if (!n.name().empty()) return n.name();
   return n.output_size() ? n.output(0) : n.op_type();
@@ -176,9 +174,11 @@ Expected<std::unique_ptr<ir::Graph>> import_onnx(const std::string& input_path, 
   state.model_dir = loaded->dir;
   st = add_inputs(g, input_shapes, state);
   if (!st.is_ok()) return st;
-  for (const auto& t : g.initializer()) {
-    KILN_ASSIGN_OR_RETURN(ir::Tensor tensor, tensor_from_proto(t, loaded->dir));
-    state.values[t.name()] = graph->add_constant(t.name(), std::move(tensor));
+  for (int i = 0; i < g.initializer_size(); ++i) {
+    onnx::TensorProto* t = loaded->model.mutable_graph()->mutable_initializer(i);
+    KILN_ASSIGN_OR_RETURN(ir::Tensor tensor, tensor_from_proto(*t, loaded->dir));
+    state.values[t->name()] = graph->add_constant(t->name(), std::move(tensor));
+    t->clear_raw_data();  // the graph holds the bytes now: keep peak memory near one copy
   }
   for (const auto& n : g.node())
     for (const auto& in : n.input()) state.used_names.insert(in);

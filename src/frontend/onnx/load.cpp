@@ -15,8 +15,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool is_default_domain(const std::string& d) { return d.empty() || d == "ai.onnx"; }
-
 // Reads the whole file; errors name the path.
 Expected<std::string> read_file(const std::string& path) {
   std::error_code ec;

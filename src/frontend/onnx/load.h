@@ -33,6 +33,9 @@ Expected<std::string> find_model_file(const std::string& input_path);
 // and graph. Does not look at initializer data (tensor_from_proto does).
 Expected<std::unique_ptr<LoadedModel>> load_model(const std::string& input_path);
 
+// True for the default ONNX domain's two spellings, "" and "ai.onnx".
+inline bool is_default_domain(const std::string& d) { return d.empty() || d == "ai.onnx"; }
+
 // The opset the model imports for `domain` ("" and "ai.onnx" are the same), or 0.
 int64_t opset_for_domain(const onnx::ModelProto& model, const std::string& domain);
 

@@ -241,7 +241,16 @@ Status map_shape(NodeContext& ctx) {
 }
 
 Status map_identity(NodeContext& ctx) {
-  if (ctx.op_type() == "Dropout" && ctx.output_used(1)) return ctx.unsupported("the mask output of Dropout");
+  if (ctx.op_type() == "Dropout") {
+    if (ctx.output_used(1)) return ctx.unsupported("the mask output of Dropout");
+    // Inference is Identity; training mode (input 2 from opset 12) drops at random.
+    if (ctx.has_input(2)) {
+      const ir::Tensor* training = ctx.constant_input(2);
+      if (!training) return ctx.unsupported("a non-constant training_mode input");
+      if (training->type().num_elements() != 1 || training->get_i64(0) != 0)
+        return ctx.unsupported("training mode");
+    }
+  }
   ctx.set_output(0, ctx.input(0));
   return Status::ok();
 }

@@ -1,0 +1,93 @@
+// Register-tile sizing and the packed weight layouts (see weight_layout.h).
+#include "ops/weight_layout.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+
+namespace kiln::ops {
+
+using kir::Expr;
+
+RegisterTile register_tile(const KernelOptions& opts) {
+  int lanes = std::max(1, opts.f32_lanes);
+  int regs = std::max(8, opts.vector_registers);
+  // Two B vectors per row; three with 4-lane vectors and 32 registers (NEON),
+  // where two would leave the FMA units waiting on broadcasts.
+  int nv = regs >= 32 && lanes <= 4 ? 3 : 2;
+  int mr = std::clamp((regs - nv - 1) / nv, 1, 14);
+  return {mr, nv * lanes};
+}
+
+std::optional<PackedWeight> packed_weight(const ir::Node& node) {
+  auto it = node.attrs.all().find("packed");
+  if (it == node.attrs.all().end()) return std::nullopt;
+  PackedWeight p;
+  p.layout = std::get<std::string>(it->second);
+  p.logical = node.attrs.get_ints("packed_shape");
+  size_t i = 0;
+  while (i < p.layout.size() && !std::isdigit(static_cast<unsigned char>(p.layout[i]))) ++i;
+  for (; i < p.layout.size() && std::isdigit(static_cast<unsigned char>(p.layout[i])); ++i)
+    p.block = p.block * 10 + (p.layout[i] - '0');
+  KILN_CHECK(p.block > 0) << node.label() << ": packed layout " << p.layout << " has no block size";
+  return p;
+}
+
+void set_packed_weight(ir::Attrs& attrs, const std::string& layout, const ir::Shape& logical) {
+  attrs.set("packed", layout);
+  attrs.set("packed_shape", std::vector<int64_t>(logical.begin(), logical.end()));
+}
+
+std::string conv_layout_name(int64_t nr) { return "ohwi" + std::to_string(nr) + "o"; }
+std::string matmul_layout_name(int64_t nr) { return "kn" + std::to_string(nr) + "n"; }
+
+ir::Shape packed_conv_shape(const ir::Shape& logical, int64_t group, int64_t nr) {
+  int64_t mg = logical[0] / group;
+  return {group * ((mg + nr - 1) / nr), logical[2], logical[3], logical[1], nr};
+}
+
+ir::Shape packed_matmul_shape(const ir::Shape& logical, int64_t nr) {
+  return {(logical[1] + nr - 1) / nr, logical[0], nr};
+}
+
+ir::Tensor pack_conv_weight(const ir::Tensor& w, int64_t group, int64_t nr) {
+  const ir::Shape& s = w.type().shape;
+  KILN_CHECK(w.type().dtype == DType::kF32 && s.size() == 4) << "pack_conv_weight: " << w.type().str();
+  int64_t m = s[0], cg = s[1], kh = s[2], kw = s[3], mg = m / group, ob = (mg + nr - 1) / nr;
+  ir::Tensor out(ir::TensorType{DType::kF32, packed_conv_shape(s, group, nr)});
+  float* dst = out.mutable_data<float>();
+  const float* src = w.data<float>();
+  for (int64_t oc = 0; oc < m; ++oc) {
+    int64_t g = oc / mg, r = oc % mg, blk = g * ob + r / nr, j = r % nr;
+    for (int64_t ic = 0; ic < cg; ++ic)
+      for (int64_t y = 0; y < kh; ++y)
+        for (int64_t x = 0; x < kw; ++x)
+          dst[(((blk * kh + y) * kw + x) * cg + ic) * nr + j] = src[((oc * cg + ic) * kh + y) * kw + x];
+  }
+  return out;
+}
+
+ir::Tensor pack_matmul_weight(const ir::Tensor& b, int64_t nr) {
+  const ir::Shape& s = b.type().shape;
+  KILN_CHECK(b.type().dtype == DType::kF32 && s.size() == 2) << "pack_matmul_weight: " << b.type().str();
+  int64_t k = s[0], n = s[1];
+  ir::Tensor out(ir::TensorType{DType::kF32, packed_matmul_shape(s, nr)});
+  float* dst = out.mutable_data<float>();
+  const float* src = b.data<float>();
+  for (int64_t kk = 0; kk < k; ++kk)
+    for (int64_t c = 0; c < n; ++c) dst[((c / nr) * k + kk) * nr + c % nr] = src[kk * n + c];
+  return out;
+}
+
+std::vector<Expr> packed_conv_index(const Expr& oc, const Expr& ic, const Expr& kh, const Expr& kw, int64_t mg,
+                                    int64_t nr) {
+  int64_t ob = (mg + nr - 1) / nr;
+  Expr g = oc / Expr(mg), r = oc % Expr(mg);
+  return {g * Expr(ob) + r / Expr(nr), kh, kw, ic, r % Expr(nr)};
+}
+
+std::vector<Expr> packed_matmul_index(const Expr& k, const Expr& n, int64_t nr) {
+  return {n / Expr(nr), k, n % Expr(nr)};
+}
+
+}  // namespace kiln::ops

@@ -1,0 +1,54 @@
+// Register tiles of the level-3 Conv/MatMul kernels and the pre-packed weight
+// layouts they read (written at compile time by passes/pack_weights).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "kernel/ir.h"
+#include "ops/op_info.h"
+
+namespace kiln::ops {
+
+// An mr x nr register tile: mr rows of nr = (vectors per row) x f32_lanes
+// columns, sized so that the accumulators, one row of B vectors and one
+// broadcast fit in the vector registers (AVX2 6x16, AVX-512 14x32, NEON 9x12).
+struct RegisterTile {
+  int mr = 1;
+  int nr = 1;
+};
+RegisterTile register_tile(const KernelOptions& opts);
+
+// A node attribute pair describing packed weights (input 1): "packed" names
+// the layout ("ohwi16o" for Conv, "kn16n" for MatMul; the number is the block)
+// and "packed_shape" holds the weight's logical shape.
+//   Conv   W[M, cg, kh, kw], group G, mg = M/G, block nr:
+//          Wp[G * ceil(mg/nr), kh, kw, cg, nr], oc = g*mg + ob*nr + j at [g*ceil(mg/nr) + ob, kh, kw, ic, j].
+//   MatMul B[K, N], block nr: Bp[ceil(N/nr), K, nr], B[k, n] at [n/nr, k, n%nr].
+// Padding elements are zero.
+struct PackedWeight {
+  std::string layout;
+  int64_t block = 0;
+  ir::Shape logical;
+};
+// The node's packed-weight description, if it has one.
+std::optional<PackedWeight> packed_weight(const ir::Node& node);
+void set_packed_weight(ir::Attrs& attrs, const std::string& layout, const ir::Shape& logical);
+std::string conv_layout_name(int64_t nr);
+std::string matmul_layout_name(int64_t nr);
+
+ir::Shape packed_conv_shape(const ir::Shape& logical, int64_t group, int64_t nr);
+ir::Shape packed_matmul_shape(const ir::Shape& logical, int64_t nr);
+// f32 weights only.
+ir::Tensor pack_conv_weight(const ir::Tensor& w, int64_t group, int64_t nr);
+ir::Tensor pack_matmul_weight(const ir::Tensor& b, int64_t nr);
+
+// The packed index of a logical weight element (for loops that index weights
+// by scalar output channel / column).
+std::vector<kir::Expr> packed_conv_index(const kir::Expr& oc, const kir::Expr& ic, const kir::Expr& kh,
+                                         const kir::Expr& kw, int64_t mg, int64_t nr);
+std::vector<kir::Expr> packed_matmul_index(const kir::Expr& k, const kir::Expr& n, int64_t nr);
+
+}  // namespace kiln::ops

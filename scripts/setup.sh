@@ -5,7 +5,8 @@ set -euo pipefail
 
 APT_PKGS=(llvm-19-dev liblld-19-dev lld-19 clang-19 libonnx-dev libprotobuf-dev
           protobuf-compiler ninja-build ccache qemu-user g++-aarch64-linux-gnu
-          libc6-dev-arm64-cross libgtest-dev cmake)
+          libc6-dev-arm64-cross libgtest-dev cmake
+          libclang-rt-19-dev)  # clang-19's ASan/UBSan runtimes (KILN_SANITIZE=1)
 PIP_PKGS=(numpy onnxruntime nanobind pytest)
 # onnx 1.22 is the newest release whose wheel still carries the backend node tests.
 ONNX_PIN=1.22.0

@@ -18,13 +18,6 @@ cd "$ROOT"
 PY=${PYTHON:-python3}
 
 bash scripts/setup.sh
-if [ "${KILN_SANITIZE:-0}" = 1 ] && ! dpkg-query -W -f='${Status}' libclang-rt-19-dev 2>/dev/null | grep -q "install ok installed"; then
-  # clang-19's sanitizer runtimes are a separate package that setup.sh does not need otherwise.
-  echo "test.sh: installing libclang-rt-19-dev (ASan/UBSan runtimes for clang-19)"
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends libclang-rt-19-dev >/dev/null \
-    || { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends libclang-rt-19-dev >/dev/null; }
-fi
 
 if [ "${KILN_SANITIZE:-0}" = 1 ]; then
   BUILD_DIR=${KILN_BUILD_DIR:-build-asan}

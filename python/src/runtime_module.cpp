@@ -22,6 +22,8 @@ struct KilnError : std::runtime_error {
 };
 
 using Array = nb::ndarray<nb::c_contig, nb::device::cpu>;
+// Inputs are only read, so read-only arrays (np.frombuffer, numpy_helper) bind too.
+using InputArray = nb::ndarray<nb::ro, nb::c_contig, nb::device::cpu>;
 
 // Owns one loaded model. A mutex keeps binding + running atomic when several
 // Python threads share a model (the GIL is released while it runs).
@@ -55,7 +57,7 @@ class Model {
   }
 
   // Binds the given buffers (in index order, zero copy) and runs once.
-  void run(const std::vector<Array>& inputs, const std::vector<Array>& outputs) {
+  void run(const std::vector<InputArray>& inputs, const std::vector<Array>& outputs) {
     if (inputs.size() != size_t(kiln_model_num_inputs(m_)) || outputs.size() != size_t(kiln_model_num_outputs(m_)))
       throw KilnError("internal: wrong number of buffers for the model");
     nb::gil_scoped_release release;

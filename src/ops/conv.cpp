@@ -77,6 +77,7 @@ Status infer_conv(const ir::Node& node, std::vector<ir::TensorType>* outputs) {
 Expected<Stmt> lower_conv(const LowerContext& ctx) {
   KILN_ASSIGN_OR_RETURN(ConvParams p, conv_params(ctx.node));
   if (conv_tiled_applies(ctx.node, p, ctx.opts)) return lower_conv_tiled(ctx, p);
+  if (depthwise_tiled_applies(ctx.node, p, ctx.opts)) return lower_depthwise_tiled(ctx, p);
   std::optional<PackedWeight> packed = packed_weight(ctx.node);
   DType dt = ctx.node.inputs[0]->type.dtype;
   kir::Type t = scalar_type(dt);

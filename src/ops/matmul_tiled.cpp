@@ -35,43 +35,45 @@ class MatMulTiler {
     b_pre_ = broadcast_index(bidx_, p_.b_batch);
     nb_ = nest.add("nb", panels_);
     int64_t tail = p_.n - (panels_ - 1) * nr_;
-    Stmt body = panel(nr_);
-    if (tail != nr_ && panels_ == 1) {
-      body = panel(tail);
-    } else if (tail != nr_) {
-      body = kir::if_then_else(nb_ == Expr(panels_ - 1), panel(tail), body);
+    Stmt body = panel(0, nr_);
+    if (tail != nr_) {
+      std::vector<Stmt> pieces;
+      for (auto [off, w] : vector_pieces(tail, ctx_.opts.f32_lanes)) pieces.push_back(panel(off, w));
+      Stmt last = kir::block(std::move(pieces));
+      body = panels_ == 1 ? last : kir::if_then_else(nb_ == Expr(panels_ - 1), last, body);
     }
     bool parallel = ctx_.opts.parallelize() && nest.total() * p_.m * p_.n * p_.k >= 64 * 1024;
     return nest.build(body, parallel);
   }
 
  private:
-  // All row tiles of one column panel `width` columns wide: ceil(m / mr)
+  // All row tiles of columns [off, off + width) of one column panel: ceil(m / mr)
   // tiles whose heights differ by at most one, as at most two loops.
-  Stmt panel(int64_t width) {
+  Stmt panel(int64_t off, int64_t width) {
     int64_t nt = (p_.m + mr_ - 1) / mr_, q = p_.m / nt, r = p_.m % nt;
     std::vector<Stmt> parts;
     auto run = [&](int64_t start, int64_t count, int64_t size) {
       if (count == 0) return;
-      if (count == 1) return parts.push_back(tile(Expr(start), size, width));
+      if (count == 1) return parts.push_back(tile(Expr(start), size, off, width));
       Expr ti = kir::var("mt");
       parts.push_back(kir::for_loop(ti, zero(), Expr(count), kir::ForKind::kSerial,
-                                    tile(Expr(start) + ti * Expr(size), size, width)));
+                                    tile(Expr(start) + ti * Expr(size), size, off, width)));
     };
     run(0, r, q + 1);
     run(r * (q + 1), nt - r, q);
     return kir::block(std::move(parts));
   }
 
-  Stmt tile(const Expr& m0, int64_t mr, int64_t width) {
+  Stmt tile(const Expr& m0, int64_t mr, int64_t off, int64_t width) {
     DType dt = ctx_.node.inputs[0]->type.dtype;
     Expr j = kir::var("j"), k = kir::var("k");
-    Expr n = nb_ * Expr(nr_) + j;
+    Expr lane = Expr(off) + j;  // column within the panel
+    Expr n = nb_ * Expr(nr_) + lane;
     kir::Buffer acc = kir::make_buffer("acc", dt);
     std::vector<Expr> bi = b_pre_;
     bi.push_back(k);
     bi.push_back(n);
-    Expr bv = packed_ ? ctx_.read(1, {nb_, k, j}) : ctx_.read(1, bi);
+    Expr bv = packed_ ? ctx_.read(1, {nb_, k, lane}) : ctx_.read(1, bi);
     std::vector<Stmt> init, update, out;
     for (int64_t i = 0; i < mr; ++i) {
       Expr m = m0 + Expr(i);

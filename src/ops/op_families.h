@@ -46,17 +46,44 @@ struct ConvParams;
 struct MatMulParams;
 bool conv_tiled_applies(const ir::Node& node, const ConvParams& p, const KernelOptions& opts);
 Expected<kir::Stmt> lower_conv_tiled(const LowerContext& ctx, const ConvParams& p);
+// conv_1x1_rows.cpp: the tiled path's choice for 1x1, unit-stride convs with
+// wide rows (vectors along the row; reads unpacked OIHW weights).
+bool conv_1x1_rows_applies(const ConvParams& p, const KernelOptions& opts);
+// depthwise.cpp: level-3 depthwise convs (one output channel per input channel).
+bool depthwise_tiled_applies(const ir::Node& node, const ConvParams& p, const KernelOptions& opts);
+Expected<kir::Stmt> lower_depthwise_tiled(const LowerContext& ctx, const ConvParams& p);
+Expected<kir::Stmt> lower_conv_1x1_rows(const LowerContext& ctx, const ConvParams& p);
 bool matmul_tiled_applies(const ir::Node& node, const MatMulParams& p, const KernelOptions& opts);
 Expected<kir::Stmt> lower_matmul_tiled(const LowerContext& ctx, const MatMulParams& p);
-// pool.cpp: MaxPool and AveragePool.
+// pool.cpp: MaxPool, AveragePool and LpPool over N-D windows.
 Status infer_pool(const ir::Node& node, std::vector<ir::TensorType>* outputs);
 Expected<kir::Stmt> lower_pool(const LowerContext& ctx);
+// conv_transpose.cpp
+Status infer_conv_transpose(const ir::Node& node, std::vector<ir::TensorType>* outputs);
+Expected<kir::Stmt> lower_conv_transpose(const LowerContext& ctx);
 // reduce.cpp: ReduceMean/Sum/Max/Min.
 Status infer_reduce(const ir::Node& node, std::vector<ir::TensorType>* outputs);
 Expected<kir::Stmt> lower_reduce(const LowerContext& ctx);
 // softmax.cpp: Softmax and LogSoftmax.
 Status infer_softmax(const ir::Node& node, std::vector<ir::TensorType>* outputs);
 Expected<kir::Stmt> lower_softmax(const LowerContext& ctx);
+// mod.cpp: Mod (fmod 0: sign of the divisor; 1: C fmod).
+Status infer_mod(const ir::Node& node, std::vector<ir::TensorType>* outputs);
+kir::Expr element_mod(const ir::Node& node, const std::vector<kir::Expr>& out_idx, const ReadFn& read);
+// argminmax.cpp: ArgMax and ArgMin.
+Status infer_argminmax(const ir::Node& node, std::vector<ir::TensorType>* outputs);
+Expected<kir::Stmt> lower_argminmax(const LowerContext& ctx);
+// cumsum.cpp
+Status infer_cumsum(const ir::Node& node, std::vector<ir::TensorType>* outputs);
+Expected<kir::Stmt> lower_cumsum(const LowerContext& ctx);
+// gather_elements.cpp: GatherElements and GatherND.
+Status infer_gather_elements(const ir::Node& node, std::vector<ir::TensorType>* outputs);
+kir::Expr element_gather_elements(const ir::Node& node, const std::vector<kir::Expr>& out_idx, const ReadFn& read);
+Status infer_gather_nd(const ir::Node& node, std::vector<ir::TensorType>* outputs);
+kir::Expr element_gather_nd(const ir::Node& node, const std::vector<kir::Expr>& out_idx, const ReadFn& read);
+// topk.cpp: the indices of TopK (the frontend gathers the values).
+Status infer_topk_indices(const ir::Node& node, std::vector<ir::TensorType>* outputs);
+Expected<kir::Stmt> lower_topk_indices(const LowerContext& ctx);
 
 // --- shared helpers (common.cpp) ---
 

@@ -35,6 +35,7 @@ OpInfo entry_for(OpKind op) {
     case OpKind::kFloor:
     case OpKind::kCeil:
     case OpKind::kNot:
+    case OpKind::kRound:
     case OpKind::kCast: return {infer_unary, element_unary, nullptr};
     case OpKind::kAdd:
     case OpKind::kSub:
@@ -58,13 +59,23 @@ OpInfo entry_for(OpKind op) {
     case OpKind::kConv: return {infer_conv, nullptr, lower_conv};
     case OpKind::kMatMul: return {infer_matmul, nullptr, lower_matmul};
     case OpKind::kMaxPool:
-    case OpKind::kAveragePool: return {infer_pool, nullptr, lower_pool};
+    case OpKind::kAveragePool:
+    case OpKind::kLpPool: return {infer_pool, nullptr, lower_pool};
+    case OpKind::kConvTranspose: return {infer_conv_transpose, nullptr, lower_conv_transpose};
     case OpKind::kReduceMean:
     case OpKind::kReduceSum:
     case OpKind::kReduceMax:
-    case OpKind::kReduceMin: return {infer_reduce, nullptr, lower_reduce};
+    case OpKind::kReduceMin:
+    case OpKind::kReduceProd: return {infer_reduce, nullptr, lower_reduce};
     case OpKind::kSoftmax:
     case OpKind::kLogSoftmax: return {infer_softmax, nullptr, lower_softmax};
+    case OpKind::kMod: return {infer_mod, element_mod, nullptr};
+    case OpKind::kArgMax:
+    case OpKind::kArgMin: return {infer_argminmax, nullptr, lower_argminmax};
+    case OpKind::kCumSum: return {infer_cumsum, nullptr, lower_cumsum};
+    case OpKind::kGatherElements: return {infer_gather_elements, element_gather_elements, nullptr};
+    case OpKind::kGatherND: return {infer_gather_nd, element_gather_nd, nullptr};
+    case OpKind::kTopKIndices: return {infer_topk_indices, nullptr, lower_topk_indices};
   }
   KILN_UNREACHABLE("op_info: op " << static_cast<int>(op) << " is missing from op_table.cpp");
 }

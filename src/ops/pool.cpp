@@ -1,9 +1,11 @@
-// MaxPool and AveragePool over the two spatial dimensions of NCHW input.
-// Attributes: kernel:ints(2) strides:ints(2, default 1,1) pads:ints(4: top,
-// left, bottom, right) dilations:ints(2) ceil_mode:i count_include_pad:i.
+// MaxPool, AveragePool and LpPool over the spatial dimensions (1-D, 2-D, 3-D..)
+// of N, C, spatial... input. Attributes: kernel:ints(k) strides:ints(k, default
+// 1s) pads:ints(2k: all begins, then all ends; ONNX's order, [t,l,b,r] in 2-D)
+// dilations:ints(k) ceil_mode:i count_include_pad:i, and p:i for LpPool.
 // Max ignores padding. Average divides by the number of in-bounds elements,
 // or with count_include_pad by the window's positions inside the padded input
-// (not the ceil_mode overhang beyond it), as ONNX Runtime does.
+// (not the ceil_mode overhang beyond it), as ONNX Runtime does. LpPool is
+// (sum over in-bounds taps of |x|^p)^(1/p): padding contributes zeros.
 #include "ops/op_families.h"
 
 namespace kiln::ops {
@@ -15,10 +17,10 @@ using kir::Stmt;
 namespace {
 
 struct PoolParams {
-  int64_t n, c, h, w;
-  int64_t kh, kw, sh, sw, pt, pl, pb, pr, dh, dw;
-  int64_t oh, ow;
+  int64_t n, c;
+  std::vector<int64_t> in, kernel, strides, pad_begin, pad_end, dilations, out;
   bool count_include_pad;
+  int64_t p;  // LpPool's norm
 };
 
 // ONNX's output size; with ceil_mode the last window must start inside the
@@ -30,44 +32,57 @@ int64_t pool_out_size(int64_t in, int64_t k, int64_t s, int64_t pad_begin, int64
   return out;
 }
 
+bool all_at_least(const std::vector<int64_t>& v, int64_t lo) {
+  for (int64_t x : v)
+    if (x < lo) return false;
+  return true;
+}
+
 Expected<PoolParams> pool_params(const ir::Node& node) {
-  const char* name = ir::op_name(node.op);
+  std::string name = ir::op_name(node.op);
   KILN_RETURN_IF_ERROR(check_num_inputs(node, 1, 1));
   const ir::TensorType& x = node.inputs[0]->type;
-  if (x.rank() != 4) return Status::invalid(std::string(name) + " supports 2-D NCHW inputs only, got " + x.str());
-  if (node.op == OpKind::kAveragePool || dtype_is_float(x.dtype)) {
+  if (x.rank() < 3) return Status::invalid(name + " needs an input of rank 3 or more (N, C, spatial...), got " + x.str());
+  size_t k = static_cast<size_t>(x.rank() - 2);
+  if (node.op != OpKind::kMaxPool || dtype_is_float(x.dtype)) {
     KILN_RETURN_IF_ERROR(check_float_input(node, 0));
   } else if (x.dtype == DType::kBool) {
     return Status::invalid("MaxPool does not take a bool input (" + x.str() + ")");
   }
-  if (!node.attrs.has("kernel")) return Status::invalid(std::string(name) + " needs the attribute 'kernel'");
-  std::vector<int64_t> kernel = node.attrs.get_ints("kernel");
-  std::vector<int64_t> strides = node.attrs.get_ints("strides", {1, 1});
-  std::vector<int64_t> pads = node.attrs.get_ints("pads", {0, 0, 0, 0});
-  std::vector<int64_t> dil = node.attrs.get_ints("dilations", {1, 1});
-  if (kernel.size() != 2 || kernel[0] < 1 || kernel[1] < 1)
-    return Status::invalid(std::string(name) + " kernel " + ints_str(kernel) + " must be two positive numbers");
-  if (strides.size() != 2 || strides[0] < 1 || strides[1] < 1)
-    return Status::invalid(std::string(name) + " strides " + ints_str(strides) + " must be two positive numbers");
-  if (pads.size() != 4 || pads[0] < 0 || pads[1] < 0 || pads[2] < 0 || pads[3] < 0)
-    return Status::invalid(std::string(name) + " pads " + ints_str(pads) + " must be four non-negative numbers");
-  if (dil.size() != 2 || dil[0] < 1 || dil[1] < 1)
-    return Status::invalid(std::string(name) + " dilations " + ints_str(dil) + " must be two positive numbers");
+  if (!node.attrs.has("kernel")) return Status::invalid(name + " needs the attribute 'kernel'");
   PoolParams p;
-  p.n = x.shape[0], p.c = x.shape[1], p.h = x.shape[2], p.w = x.shape[3];
-  p.kh = kernel[0], p.kw = kernel[1], p.sh = strides[0], p.sw = strides[1];
-  p.pt = pads[0], p.pl = pads[1], p.pb = pads[2], p.pr = pads[3];
-  p.dh = dil[0], p.dw = dil[1];
-  if (p.pt >= p.kh || p.pb >= p.kh || p.pl >= p.kw || p.pr >= p.kw)
-    return Status::invalid(std::string(name) + " pads " + ints_str(pads) + " must be smaller than the kernel " +
-                           ints_str(kernel));
-  if (p.h + p.pt + p.pb < p.dh * (p.kh - 1) + 1 || p.w + p.pl + p.pr < p.dw * (p.kw - 1) + 1)
-    return Status::invalid(std::string(name) + " kernel " + ints_str(kernel) + " is larger than the padded input " +
-                           x.str());
+  p.kernel = node.attrs.get_ints("kernel");
+  p.strides = node.attrs.get_ints("strides", std::vector<int64_t>(k, 1));
+  std::vector<int64_t> pads = node.attrs.get_ints("pads", std::vector<int64_t>(2 * k, 0));
+  p.dilations = node.attrs.get_ints("dilations", std::vector<int64_t>(k, 1));
+  std::string count = std::to_string(k);
+  if (p.kernel.size() != k || !all_at_least(p.kernel, 1))
+    return Status::invalid(name + " kernel " + ints_str(p.kernel) + " must be " + count + " positive numbers");
+  if (p.strides.size() != k || !all_at_least(p.strides, 1))
+    return Status::invalid(name + " strides " + ints_str(p.strides) + " must be " + count + " positive numbers");
+  if (pads.size() != 2 * k || !all_at_least(pads, 0))
+    return Status::invalid(name + " pads " + ints_str(pads) + " must be " + std::to_string(2 * k) +
+                           " non-negative numbers");
+  if (p.dilations.size() != k || !all_at_least(p.dilations, 1))
+    return Status::invalid(name + " dilations " + ints_str(p.dilations) + " must be " + count + " positive numbers");
+  p.n = x.shape[0], p.c = x.shape[1];
+  p.in.assign(x.shape.begin() + 2, x.shape.end());
+  p.pad_begin.assign(pads.begin(), pads.begin() + k);
+  p.pad_end.assign(pads.begin() + k, pads.end());
   bool ceil_mode = node.attrs.get_int("ceil_mode", 0) != 0;
-  p.oh = pool_out_size(p.h, p.kh, p.sh, p.pt, p.pb, p.dh, ceil_mode);
-  p.ow = pool_out_size(p.w, p.kw, p.sw, p.pl, p.pr, p.dw, ceil_mode);
+  for (size_t i = 0; i < k; ++i) {
+    if (p.pad_begin[i] >= p.kernel[i] || p.pad_end[i] >= p.kernel[i])
+      return Status::invalid(name + " pads " + ints_str(pads) + " must be smaller than the kernel " +
+                             ints_str(p.kernel));
+    if (p.in[i] + p.pad_begin[i] + p.pad_end[i] < p.dilations[i] * (p.kernel[i] - 1) + 1)
+      return Status::invalid(name + " kernel " + ints_str(p.kernel) + " is larger than the padded input " + x.str());
+    p.out.push_back(pool_out_size(p.in[i], p.kernel[i], p.strides[i], p.pad_begin[i], p.pad_end[i], p.dilations[i],
+                                  ceil_mode));
+  }
   p.count_include_pad = node.attrs.get_int("count_include_pad", 0) != 0;
+  p.p = node.attrs.get_int("p", 2);
+  if (node.op == OpKind::kLpPool && p.p < 1)
+    return Status::invalid("LpPool p " + std::to_string(p.p) + " must be positive");
   return p;
 }
 
@@ -75,58 +90,89 @@ Expected<PoolParams> pool_params(const ir::Node& node) {
 
 Status infer_pool(const ir::Node& node, std::vector<ir::TensorType>* outputs) {
   KILN_ASSIGN_OR_RETURN(PoolParams p, pool_params(node));
-  outputs->assign(1, ir::TensorType{node.inputs[0]->type.dtype, {p.n, p.c, p.oh, p.ow}});
+  ir::Shape out = {p.n, p.c};
+  out.insert(out.end(), p.out.begin(), p.out.end());
+  outputs->assign(1, ir::TensorType{node.inputs[0]->type.dtype, out});
   return Status::ok();
 }
 
-// for n, c (parallel), oh, ow (vectorized): reduce the window into a local
-// accumulator (and, for AveragePool, a local count), then write once.
+// for n, c (parallel), the outer output dims, the last one (vectorized): reduce
+// the window into a local accumulator (and, for AveragePool, a local count),
+// then write once.
 Expected<Stmt> lower_pool(const LowerContext& ctx) {
   KILN_ASSIGN_OR_RETURN(PoolParams p, pool_params(ctx.node));
-  bool is_max = ctx.node.op == OpKind::kMaxPool;
+  OpKind op = ctx.node.op;
   DType dt = ctx.node.inputs[0]->type.dtype;
   kir::Type t = scalar_type(dt);
+  size_t k = p.in.size();
   LoopNest nest;
   Expr n = nest.add("n", p.n);
   Expr c = nest.add("c", p.c);
-  Expr oh = nest.add("oh", p.oh);
+  std::vector<Expr> outer;
+  for (size_t i = 0; i + 1 < k; ++i) outer.push_back(nest.add("o" + std::to_string(i), p.out[i]));
   Expr zero = Expr(int64_t{0});
+  Expr fzero = kir::make_const(t, 0);
 
-  auto point = [&](const Expr& ow) -> Stmt {
+  auto point = [&](const Expr& last) -> Stmt {
+    std::vector<Expr> o = outer;
+    o.push_back(last);
     kir::Buffer acc = kir::make_buffer("acc", dt);
     kir::Buffer cnt = kir::make_buffer("cnt", dt);
-    Expr kh = kir::var("kh"), kw = kir::var("kw");
-    Expr ih = oh * Expr(p.sh) + kh * Expr(p.dh) - Expr(p.pt);
-    Expr iw = ow * Expr(p.sw) + kw * Expr(p.dw) - Expr(p.pl);
-    Expr inside = ih >= zero && ih < Expr(p.h) && iw >= zero && iw < Expr(p.w);
-    Expr xv = ctx.read(0, {n, c, clamp_index(ih, p.h), clamp_index(iw, p.w)});
+    std::vector<Expr> kv, read_idx = {n, c};
+    Expr inside, counted;
+    for (size_t i = 0; i < k; ++i) {
+      kv.push_back(kir::var("k" + std::to_string(i)));
+      Expr ii = o[i] * Expr(p.strides[i]) + kv[i] * Expr(p.dilations[i]) - Expr(p.pad_begin[i]);
+      Expr in_i = ii >= zero && ii < Expr(p.in[i]);
+      Expr cnt_i = ii < Expr(p.in[i] + p.pad_end[i]);
+      inside = i == 0 ? in_i : (inside && in_i);
+      counted = i == 0 ? cnt_i : (counted && cnt_i);
+      read_idx.push_back(clamp_index(ii, p.in[i]));
+    }
+    Expr xv = ctx.read(0, read_idx);
     Expr a0 = kir::load(acc, zero);
     std::vector<Stmt> update;
     Expr init;
-    if (is_max) {
+    if (op == OpKind::kMaxPool) {
       init = lowest_value(dt);
       update.push_back(kir::store(acc, zero, kir::select(inside, kir::max(a0, xv), a0)));
     } else {
-      init = kir::make_const(t, 0);
-      update.push_back(kir::store(acc, zero, a0 + kir::select(inside, xv, kir::make_const(t, 0))));
-      Expr counted = p.count_include_pad ? (ih < Expr(p.h + p.pb) && iw < Expr(p.w + p.pr)) : inside;
-      Expr c0 = kir::load(cnt, zero);
-      update.push_back(kir::store(cnt, zero, c0 + kir::select(counted, kir::make_const(t, 1), kir::make_const(t, 0))));
+      init = fzero;
+      Expr term = xv;
+      if (op == OpKind::kLpPool) {
+        Expr ax = kir::call(kir::Intrinsic::kAbs, {xv});
+        term = p.p == 1 ? ax : p.p == 2 ? xv * xv : kir::call(kir::Intrinsic::kPow, {ax, kir::make_const(t, p.p)});
+      }
+      update.push_back(kir::store(acc, zero, a0 + kir::select(inside, term, fzero)));
+      if (op == OpKind::kAveragePool) {
+        Expr c0 = kir::load(cnt, zero);
+        Expr counts = p.count_include_pad ? counted : inside;
+        update.push_back(kir::store(cnt, zero, c0 + kir::select(counts, kir::make_const(t, 1), fzero)));
+      }
     }
-    Stmt red = kir::for_loop(kw, zero, Expr(p.kw), kir::ForKind::kSerial, kir::block(update));
-    red = kir::for_loop(kh, zero, Expr(p.kh), kir::ForKind::kSerial, red);
-    // A window with nothing to count (possible with dilations) gives 0, as in ONNX Runtime.
-    Expr result = is_max ? kir::load(acc, zero)
-                         : kir::load(acc, zero) / kir::max(kir::load(cnt, zero), kir::make_const(t, 1));
+    Stmt red = kir::block(update);
+    for (size_t i = k; i-- > 0;) red = kir::for_loop(kv[i], zero, Expr(p.kernel[i]), kir::ForKind::kSerial, red);
+    Expr result = kir::load(acc, zero);
+    if (op == OpKind::kAveragePool) {
+      // A window with nothing to count (possible with dilations) gives 0, as in ONNX Runtime.
+      result = result / kir::max(kir::load(cnt, zero), kir::make_const(t, 1));
+    } else if (op == OpKind::kLpPool && p.p == 2) {
+      result = kir::call(kir::Intrinsic::kSqrt, {result});
+    } else if (op == OpKind::kLpPool && p.p > 1) {
+      result = kir::call(kir::Intrinsic::kPow, {result, kir::make_const(t, 1.0 / static_cast<double>(p.p))});
+    }
     std::vector<Stmt> body = {kir::store(acc, zero, init)};
-    if (!is_max) body.push_back(kir::store(cnt, zero, kir::make_const(t, 0)));
+    if (op == OpKind::kAveragePool) body.push_back(kir::store(cnt, zero, fzero));
     body.push_back(red);
-    body.push_back(ctx.write(0, {n, c, oh, ow}, result));
+    std::vector<Expr> out_idx = {n, c};
+    out_idx.insert(out_idx.end(), o.begin(), o.end());
+    body.push_back(ctx.write(0, out_idx, result));
     Stmt s = kir::allocate(acc, Expr(int64_t{1}), kir::block(body));
-    return is_max ? s : kir::allocate(cnt, Expr(int64_t{1}), s);
+    return op == OpKind::kAveragePool ? kir::allocate(cnt, Expr(int64_t{1}), s) : s;
   };
-  Stmt row = vector_loop("ow", 0, p.ow, ctx.opts.f32_lanes, ctx.opts.vectorize(), point);
-  return nest.build(row, ctx.opts.parallelize() && nest.total() * p.ow >= 4096);
+  int64_t last = p.out[k - 1];
+  Stmt row = vector_loop("o" + std::to_string(k - 1), 0, last, ctx.opts.f32_lanes, ctx.opts.vectorize(), point);
+  return nest.build(row, ctx.opts.parallelize() && nest.total() * last >= 4096);
 }
 
 }  // namespace kiln::ops

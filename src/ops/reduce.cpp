@@ -1,4 +1,4 @@
-// ReduceMean/Sum/Max/Min over a set of axes. Attributes: axes:ints (sorted,
+// ReduceMean/Sum/Max/Min/Prod over a set of axes. Attributes: axes:ints (sorted,
 // non-negative; absent or empty: all axes) keepdims:i (default 1).
 #include "ops/op_families.h"
 
@@ -92,6 +92,7 @@ Expected<Stmt> lower_reduce(const LowerContext& ctx) {
     switch (node.op) {
       case OpKind::kReduceMax: init = lowest_value(x.dtype), next = kir::max(a0, xv); break;
       case OpKind::kReduceMin: init = highest_value(x.dtype), next = kir::min(a0, xv); break;
+      case OpKind::kReduceProd: init = kir::make_const(t, 1), next = a0 * xv; break;
       default: init = kir::make_const(t, 0), next = a0 + xv; break;
     }
     Stmt red = kir::store(acc, zero, next);

@@ -93,6 +93,7 @@ Expr element_unary(const ir::Node& node, const std::vector<Expr>& out_idx, const
     case OpKind::kReciprocal: return c(1) / x;
     case OpKind::kFloor: return kir::call(Intrinsic::kFloor, {x});
     case OpKind::kCeil: return kir::call(Intrinsic::kCeil, {x});
+    case OpKind::kRound: return kir::call(Intrinsic::kRoundEven, {x});
     case OpKind::kNot: return kir::call(Intrinsic::kNot, {x});
     case OpKind::kCast: {
       kir::Type to = scalar_type(static_cast<DType>(a.get_int("to")));

@@ -19,6 +19,15 @@ RegisterTile register_tile(const KernelOptions& opts) {
   return {mr, nv * lanes};
 }
 
+std::vector<std::pair<int64_t, int64_t>> vector_pieces(int64_t width, int lanes) {
+  std::vector<std::pair<int64_t, int64_t>> pieces;
+  int64_t off = 0, whole = lanes > 1 ? width / lanes * lanes : width;
+  if (whole > 0) pieces.push_back({0, whole}), off = whole;
+  for (int64_t p = lanes / 2; p >= 1 && off < width; p /= 2)
+    if (width - off >= p) pieces.push_back({off, p}), off += p;
+  return pieces;
+}
+
 std::optional<PackedWeight> packed_weight(const ir::Node& node) {
   auto it = node.attrs.all().find("packed");
   if (it == node.attrs.all().end()) return std::nullopt;

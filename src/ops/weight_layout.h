@@ -21,6 +21,11 @@ struct RegisterTile {
 };
 RegisterTile register_tile(const KernelOptions& opts);
 
+// Splits a vector loop of `width` lanes into pieces LLVM legalizes well:
+// (offset, width) pairs of whole multiples of `lanes` then powers of two
+// (28 at 16 lanes: 16 + 8 + 4). Odd widths like <28 x float> spill badly.
+std::vector<std::pair<int64_t, int64_t>> vector_pieces(int64_t width, int lanes);
+
 // A node attribute pair describing packed weights (input 1): "packed" names
 // the layout ("ohwi16o" for Conv, "kn16n" for MatMul; the number is the block)
 // and "packed_shape" holds the weight's logical shape.

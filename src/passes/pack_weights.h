@@ -10,7 +10,7 @@ namespace kiln::passes {
 // Assumes: types are inferred; runs after the passes that rewrite weights
 // (fold_scale_into_conv) and is a no-op below kernel level 3.
 // Leaves: every f32 Conv and MatMul that takes the tiled level-3 path at `opts`
-// and whose weight (input 1; for MatMul a 2-D B) is a constant reads a new
+// (except 1x1 convs that run as row GEMMs on plain OIHW weights) and whose weight (input 1; for MatMul a 2-D B) is a constant reads a new
 // constant in the layout named by its "packed" attribute ("ohwi<nr>o",
 // "kn<nr>n"; ops/weight_layout.h), with the logical shape in "packed_shape".
 // Weights shared by several nodes are packed once per node.

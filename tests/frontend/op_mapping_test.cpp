@@ -77,16 +77,6 @@ TEST_F(OpMappingTest, ConvSameLowerPutsExtraPadFirst) {
   EXPECT_EQ(only_node(*g, OpKind::kConv)->attrs.get_ints("pads"), (std::vector<int64_t>{1, 1, 0, 0}));
 }
 
-TEST_F(OpMappingTest, Conv1dIsUnsupported) {
-  onnx::ModelProto m = make_model();
-  add_input(m, "x", {"1", "3", "10"});
-  add_f32_initializer(m, "w", {4, 3, 3}, std::vector<float>(36, 1.f));
-  add_node(m, "Conv", {"x", "w"}, {"y"}, "conv1d");
-  add_output(m, "y");
-  EXPECT_TRUE(contains(import_error(m), "Conv 'conv1d': 1-D windows"));
-  EXPECT_TRUE(contains(import_error(m), "are not supported; kiln supports 2-D only"));
-}
-
 TEST_F(OpMappingTest, PoolsAndGlobalPools) {
   onnx::ModelProto m = make_model();
   add_input(m, "x", {"1", "2", "8", "8"});
@@ -149,13 +139,24 @@ TEST_F(OpMappingTest, ClipInputForm) {
   EXPECT_EQ(clip->inputs.size(), 1u);
 }
 
-TEST_F(OpMappingTest, ClipNonConstantBoundUnsupported) {
+TEST_F(OpMappingTest, ClipNonConstantBoundIsMaxMin) {
   onnx::ModelProto m = make_model(13);
   add_input(m, "x", {"4"});
   add_input(m, "hi", {});
   add_node(m, "Clip", {"x", "", "hi"}, {"y"}, "clip");
   add_output(m, "y");
-  EXPECT_EQ(import_error(m), "Clip 'clip': a non-constant max input is not supported");
+  auto g = import_ok(m);
+  ASSERT_TRUE(g);
+  EXPECT_EQ(op_names(*g), (std::vector<std::string>{"Min"}));
+  onnx::ModelProto m2 = make_model(13);
+  add_input(m2, "x", {"4"});
+  add_input(m2, "lo", {});
+  add_f32_initializer(m2, "hi", {}, {1.0f});
+  add_node(m2, "Clip", {"x", "lo", "hi"}, {"y"}, "clip");
+  add_output(m2, "y");
+  auto g2 = import_ok(m2);
+  ASSERT_TRUE(g2);
+  EXPECT_EQ(op_names(*g2), (std::vector<std::string>{"Max", "Min"}));
 }
 
 TEST_F(OpMappingTest, BatchNormFoldsConstants) {

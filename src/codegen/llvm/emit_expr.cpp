@@ -119,6 +119,17 @@ llvm::Value* KernelEmitter::element_ptr(const kir::Buffer& buf, llvm::Value* ind
   return b_.CreateInBoundsGEP(memory_type(buf->elem), it->second, index);
 }
 
+namespace {
+
+// The stride of a ramp index with a constant stride in [2, 4], else null.
+const int64_t* strided_ramp(const kir::Expr& index) {
+  auto* r = index.as<kir::Ramp>();
+  const int64_t* st = r ? kir::as_const_int(r->stride) : nullptr;
+  return st && *st >= 2 && *st <= 4 ? st : nullptr;
+}
+
+}  // namespace
+
 llvm::Value* KernelEmitter::emit_load(const kir::Load* op) {
   llvm::Type* mt = memory_type(op->buffer->elem);
   llvm::Align align(dtype_size(op->buffer->elem));
@@ -129,6 +140,15 @@ llvm::Value* KernelEmitter::emit_load(const kir::Load* op) {
   } else if (auto* r = op->index.as<kir::Ramp>(); r && kir::as_const_int(r->stride) && *kir::as_const_int(r->stride) == 1) {
     llvm::Type* vt = llvm::FixedVectorType::get(mt, lanes);
     v = b_.CreateAlignedLoad(vt, element_ptr(op->buffer, emit(r->base)), align);
+  } else if (const int64_t* st = strided_ramp(op->index); st && op->type.is_float()) {
+    // A small constant stride (stride-2 convs and pools): one contiguous load
+    // of exactly the spanned elements, then every st-th lane, instead of a gather.
+    int64_t span = (lanes - 1) * *st + 1;
+    llvm::Type* vt = llvm::FixedVectorType::get(mt, static_cast<unsigned>(span));
+    llvm::Value* wide = b_.CreateAlignedLoad(vt, element_ptr(op->buffer, emit(op->index.as<kir::Ramp>()->base)), align);
+    std::vector<int> mask;
+    for (int i = 0; i < lanes; ++i) mask.push_back(static_cast<int>(i * *st));
+    v = b_.CreateShuffleVector(wide, mask);
   } else if (auto* bc = op->index.as<kir::Broadcast>()) {
     llvm::Value* s = b_.CreateAlignedLoad(mt, element_ptr(op->buffer, emit(bc->value)), align);
     if (op->buffer->elem == DType::kBool) s = b_.CreateICmpNE(s, b_.getInt8(0));

@@ -1,5 +1,7 @@
-// Conv, MaxPool, AveragePool and the global pools -> core anchors, with ONNX's
-// auto_pad and defaults resolved to explicit [t,l,b,r] pads, strides, dilations.
+// Conv, ConvTranspose, MaxPool, AveragePool, LpPool and the global pools -> core
+// ops, with ONNX's auto_pad and defaults resolved to explicit pads (all begins,
+// then all ends), strides, dilations. Pools and ConvTranspose take any number of
+// spatial dims; the core Conv is 2-D, so a 1-D Conv runs as N,C,1,L.
 #include "frontend/onnx/op_table.h"
 
 namespace kiln::frontend {
@@ -8,8 +10,6 @@ namespace {
 using ir::OpKind;
 using ir::Value;
 
-constexpr int kSpatial = 2;  // only 2-D windows so far
-
 std::string ints_str(const std::vector<int64_t>& v) {
   std::string s = "[";
   for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
@@ -17,47 +17,52 @@ std::string ints_str(const std::vector<int64_t>& v) {
 }
 
 // A per-spatial-axis attribute (strides, dilations) with default 1, checked for length and sign.
-Expected<std::vector<int64_t>> window_attr(NodeContext& ctx, const std::string& name) {
-  std::vector<int64_t> v = ctx.attr_ints(name, std::vector<int64_t>(kSpatial, 1));
-  if (v.size() != kSpatial) return ctx.error(name + " " + ints_str(v) + " needs 2 values");
+Expected<std::vector<int64_t>> window_attr(NodeContext& ctx, const std::string& name, size_t k) {
+  std::vector<int64_t> v = ctx.attr_ints(name, std::vector<int64_t>(k, 1));
+  if (v.size() != k) return ctx.error(name + " " + ints_str(v) + " needs " + std::to_string(k) + " values");
   for (int64_t x : v)
     if (x < 1) return ctx.error(name + " " + ints_str(v) + " must be positive");
   return v;
 }
 
-// Explicit pads [t,l,b,r] from auto_pad or the pads attribute.
+// Explicit pads (begins, then ends) from auto_pad or the pads attribute.
 Expected<std::vector<int64_t>> resolve_pads(NodeContext& ctx, const ir::Shape& x_shape,
                                             const std::vector<int64_t>& kernel, const std::vector<int64_t>& strides,
                                             const std::vector<int64_t>& dilations) {
+  size_t k = kernel.size();
   std::string auto_pad = ctx.attr_string("auto_pad", "NOTSET");
   if (auto_pad == "NOTSET" || auto_pad.empty()) {
-    std::vector<int64_t> pads = ctx.attr_ints("pads", std::vector<int64_t>(2 * kSpatial, 0));
-    if (pads.size() != 2 * kSpatial) return ctx.error("pads " + ints_str(pads) + " needs 4 values");
+    std::vector<int64_t> pads = ctx.attr_ints("pads", std::vector<int64_t>(2 * k, 0));
+    if (pads.size() != 2 * k) return ctx.error("pads " + ints_str(pads) + " needs " + std::to_string(2 * k) + " values");
     for (int64_t p : pads)
       if (p < 0) return ctx.error("pads " + ints_str(pads) + " must not be negative");
-    return pads;  // ONNX's order [x1_begin, x2_begin, x1_end, x2_end] is [t,l,b,r]
+    return pads;  // ONNX's order [x1_begin, x2_begin, ..., x1_end, x2_end]
   }
-  if (auto_pad == "VALID") return std::vector<int64_t>(2 * kSpatial, 0);
+  if (auto_pad == "VALID") return std::vector<int64_t>(2 * k, 0);
   if (auto_pad != "SAME_UPPER" && auto_pad != "SAME_LOWER") return ctx.error("unknown auto_pad '" + auto_pad + "'");
-  std::vector<int64_t> pads(2 * kSpatial, 0);
-  for (int i = 0; i < kSpatial; ++i) {
+  std::vector<int64_t> pads(2 * k, 0);
+  for (size_t i = 0; i < k; ++i) {
     int64_t in = x_shape[2 + i];
     int64_t out = (in + strides[i] - 1) / strides[i];
     int64_t total = std::max<int64_t>(0, (out - 1) * strides[i] + (kernel[i] - 1) * dilations[i] + 1 - in);
     int64_t small = total / 2, big = total - small;
     pads[i] = auto_pad == "SAME_UPPER" ? small : big;
-    pads[i + kSpatial] = auto_pad == "SAME_UPPER" ? big : small;
+    pads[i + k] = auto_pad == "SAME_UPPER" ? big : small;
   }
   return pads;
 }
 
-// Errors unless X is a 4-D (N, C, H, W) tensor.
-Status check_2d(NodeContext& ctx, const Value* x) {
-  if (x->type.rank() == 2 + kSpatial) return Status::ok();
-  if (x->type.rank() >= 3)
-    return ctx.error(std::to_string(x->type.rank() - 2) + "-D windows (input " + x->type.str() +
-                     ") are not supported; kiln supports 2-D only");
-  return ctx.error("input " + x->type.str() + " needs rank 4 (N, C, H, W)");
+// Errors unless X has rank 3 or more (N, C, spatial...); returns the number of spatial dims.
+Expected<size_t> spatial_dims(NodeContext& ctx, const Value* x) {
+  if (x->type.rank() < 3) return ctx.error("input " + x->type.str() + " needs rank 3 or more (N, C, spatial...)");
+  return static_cast<size_t>(x->type.rank() - 2);
+}
+
+// [a..] with a 1 inserted at position 2 (N,C,L -> N,C,1,L), and the 2-D form of
+// a 1-D window attribute: per-axis {1, v} and pads {0, b, 0, e}.
+ir::Shape insert_unit_dim(ir::Shape s) {
+  s.insert(s.begin() + 2, 1);
+  return s;
 }
 
 }  // namespace
@@ -65,49 +70,123 @@ Status check_2d(NodeContext& ctx, const Value* x) {
 Status map_conv(NodeContext& ctx) {
   Value* x = ctx.input(0);
   Value* w = ctx.input(1);
-  KILN_RETURN_IF_ERROR(check_2d(ctx, x));
-  if (w->type.rank() != 2 + kSpatial) return ctx.error("weight " + w->type.str() + " needs rank 4");
+  KILN_ASSIGN_OR_RETURN(size_t k, spatial_dims(ctx, x));
+  if (k > 2) return ctx.error(std::to_string(k) + "-D convolution (input " + x->type.str() + ") is not supported");
+  if (w->type.rank() != x->type.rank())
+    return ctx.error("weight " + w->type.str() + " needs rank " + std::to_string(x->type.rank()));
   std::vector<int64_t> kernel(w->type.shape.begin() + 2, w->type.shape.end());
   if (ctx.has_attr("kernel_shape") && ctx.attr_ints("kernel_shape") != kernel)
     return ctx.error("kernel_shape " + ints_str(ctx.attr_ints("kernel_shape")) + " disagrees with weight " +
                      w->type.str());
-  KILN_ASSIGN_OR_RETURN(auto strides, window_attr(ctx, "strides"));
-  KILN_ASSIGN_OR_RETURN(auto dilations, window_attr(ctx, "dilations"));
+  KILN_ASSIGN_OR_RETURN(auto strides, window_attr(ctx, "strides", k));
+  KILN_ASSIGN_OR_RETURN(auto dilations, window_attr(ctx, "dilations", k));
   KILN_ASSIGN_OR_RETURN(auto pads, resolve_pads(ctx, x->type.shape, kernel, strides, dilations));
   int64_t group = ctx.attr_int("group", 1);
   if (group < 1) return ctx.error("group " + std::to_string(group) + " must be positive");
 
+  ir::Shape out_1d;
+  if (k == 1) {  // N,C,L as N,C,1,L with a 1xK kernel
+    KILN_ASSIGN_OR_RETURN(x, ctx.reshape(x, insert_unit_dim(x->type.shape), "x_2d"));
+    KILN_ASSIGN_OR_RETURN(w, ctx.reshape(w, insert_unit_dim(w->type.shape), "w_2d"));
+    strides = {1, strides[0]};
+    dilations = {1, dilations[0]};
+    pads = {0, pads[0], 0, pads[1]};
+  }
   ir::Attrs attrs;
   attrs.set("strides", strides).set("pads", pads).set("dilations", dilations).set("group", group);
   std::vector<Value*> ins = {x, w};
   if (ctx.has_input(2)) ins.push_back(ctx.input(2));
-  KILN_ASSIGN_OR_RETURN(Value * y, ctx.add(OpKind::kConv, ins, attrs));
+  KILN_ASSIGN_OR_RETURN(Value * y, ctx.add(OpKind::kConv, ins, attrs, k == 1 ? "conv_2d" : ""));
+  if (k == 1) {
+    ir::Shape s = y->type.shape;
+    s.erase(s.begin() + 2);
+    KILN_ASSIGN_OR_RETURN(y, ctx.reshape(y, s));
+  }
+  ctx.set_output(0, y);
+  return Status::ok();
+}
+
+Status map_conv_transpose(NodeContext& ctx) {
+  Value* x = ctx.input(0);
+  Value* w = ctx.input(1);
+  KILN_ASSIGN_OR_RETURN(size_t k, spatial_dims(ctx, x));
+  if (w->type.rank() != x->type.rank())
+    return ctx.error("weight " + w->type.str() + " needs rank " + std::to_string(x->type.rank()));
+  std::vector<int64_t> kernel(w->type.shape.begin() + 2, w->type.shape.end());
+  if (ctx.has_attr("kernel_shape") && ctx.attr_ints("kernel_shape") != kernel)
+    return ctx.error("kernel_shape " + ints_str(ctx.attr_ints("kernel_shape")) + " disagrees with weight " +
+                     w->type.str());
+  KILN_ASSIGN_OR_RETURN(auto strides, window_attr(ctx, "strides", k));
+  KILN_ASSIGN_OR_RETURN(auto dilations, window_attr(ctx, "dilations", k));
+  std::vector<int64_t> out_pad = ctx.attr_ints("output_padding", std::vector<int64_t>(k, 0));
+  if (out_pad.size() != k) return ctx.error("output_padding " + ints_str(out_pad) + " needs " + std::to_string(k) + " values");
+  std::string auto_pad = ctx.attr_string("auto_pad", "NOTSET");
+  bool same = auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER";
+  std::vector<int64_t> pads;
+  if (ctx.has_attr("output_shape") || same) {
+    // Pads from the requested output size: SAME_UPPER puts the extra one at the end.
+    std::vector<int64_t> out_shape = ctx.attr_ints("output_shape");
+    if (out_shape.size() == k + 2) out_shape.erase(out_shape.begin(), out_shape.begin() + 2);
+    if (out_shape.empty())
+      for (size_t i = 0; i < k; ++i) out_shape.push_back(x->type.shape[2 + i] * strides[i]);
+    if (out_shape.size() != k) return ctx.error("output_shape " + ints_str(out_shape) + " needs " + std::to_string(k) + " values");
+    pads.assign(2 * k, 0);
+    for (size_t i = 0; i < k; ++i) {
+      int64_t total = strides[i] * (x->type.shape[2 + i] - 1) + out_pad[i] + (kernel[i] - 1) * dilations[i] + 1 -
+                      out_shape[i];
+      int64_t half = total >= 0 ? total / 2 : -((-total + 1) / 2);  // floor, as Python's //
+      pads[i] = auto_pad == "SAME_UPPER" ? half : total - half;
+      pads[k + i] = auto_pad == "SAME_UPPER" ? total - half : half;
+      if (pads[k + i] < 0) {  // a larger output than the input covers: more output_padding
+        out_pad[i] -= pads[k + i];
+        pads[k + i] = 0;
+      }
+      if (pads[i] < 0) return ctx.unsupported("output_shape " + ints_str(out_shape) + " (negative leading pads)");
+    }
+  } else if (auto_pad == "NOTSET" || auto_pad.empty() || auto_pad == "VALID") {
+    pads = auto_pad == "VALID" ? std::vector<int64_t>(2 * k, 0) : ctx.attr_ints("pads", std::vector<int64_t>(2 * k, 0));
+    if (pads.size() != 2 * k) return ctx.error("pads " + ints_str(pads) + " needs " + std::to_string(2 * k) + " values");
+  } else {
+    return ctx.error("unknown auto_pad '" + auto_pad + "'");
+  }
+  ir::Attrs attrs;
+  attrs.set("strides", strides).set("pads", pads).set("dilations", dilations).set("output_padding", out_pad);
+  attrs.set("group", ctx.attr_int("group", 1));
+  std::vector<Value*> ins = {x, w};
+  if (ctx.has_input(2)) ins.push_back(ctx.input(2));
+  KILN_ASSIGN_OR_RETURN(Value * y, ctx.add(OpKind::kConvTranspose, ins, attrs));
   ctx.set_output(0, y);
   return Status::ok();
 }
 
 Status map_pool(NodeContext& ctx) {
   bool is_max = ctx.op_type() == "MaxPool";
+  bool is_lp = ctx.op_type() == "LpPool";
   if (is_max && ctx.output_used(1)) return ctx.unsupported("the Indices output of MaxPool");
   Value* x = ctx.input(0);
-  KILN_RETURN_IF_ERROR(check_2d(ctx, x));
+  KILN_ASSIGN_OR_RETURN(size_t k, spatial_dims(ctx, x));
   if (!ctx.has_attr("kernel_shape")) return ctx.error("attribute 'kernel_shape' is missing");
   std::vector<int64_t> kernel = ctx.attr_ints("kernel_shape");
-  if (kernel.size() != kSpatial) return ctx.error("kernel_shape " + ints_str(kernel) + " needs 2 values");
-  for (int64_t k : kernel)
-    if (k < 1) return ctx.error("kernel_shape " + ints_str(kernel) + " must be positive");
-  KILN_ASSIGN_OR_RETURN(auto strides, window_attr(ctx, "strides"));
-  KILN_ASSIGN_OR_RETURN(auto dilations, window_attr(ctx, "dilations"));
+  if (kernel.size() != k) return ctx.error("kernel_shape " + ints_str(kernel) + " needs " + std::to_string(k) + " values");
+  for (int64_t v : kernel)
+    if (v < 1) return ctx.error("kernel_shape " + ints_str(kernel) + " must be positive");
+  KILN_ASSIGN_OR_RETURN(auto strides, window_attr(ctx, "strides", k));
+  KILN_ASSIGN_OR_RETURN(auto dilations, window_attr(ctx, "dilations", k));
   KILN_ASSIGN_OR_RETURN(auto pads, resolve_pads(ctx, x->type.shape, kernel, strides, dilations));
   std::string auto_pad = ctx.attr_string("auto_pad", "NOTSET");
   bool same = auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER";
   int64_t ceil_mode = same ? 0 : ctx.attr_int("ceil_mode", 0);
-  int64_t count_include_pad = is_max ? 0 : ctx.attr_int("count_include_pad", 0);
+  int64_t count_include_pad = is_max || is_lp ? 0 : ctx.attr_int("count_include_pad", 0);
 
   ir::Attrs attrs;
   attrs.set("kernel", kernel).set("strides", strides).set("pads", pads).set("dilations", dilations);
   attrs.set("ceil_mode", ceil_mode).set("count_include_pad", count_include_pad);
-  KILN_ASSIGN_OR_RETURN(Value * y, ctx.add(is_max ? OpKind::kMaxPool : OpKind::kAveragePool, {x}, attrs));
+  OpKind op = is_max ? OpKind::kMaxPool : OpKind::kAveragePool;
+  if (is_lp) {
+    op = OpKind::kLpPool;
+    attrs.set("p", ctx.attr_int("p", 2));
+  }
+  KILN_ASSIGN_OR_RETURN(Value * y, ctx.add(op, {x}, attrs));
   ctx.set_output(0, y);
   return Status::ok();
 }
@@ -119,6 +198,25 @@ Status map_global_pool(NodeContext& ctx) {
   for (int64_t a = 2; a < x->type.rank(); ++a) axes.push_back(a);
   ir::Attrs attrs;
   attrs.set("axes", axes).set("keepdims", int64_t{1});
+  if (ctx.op_type() == "GlobalLpPool") {  // (sum |x|^p)^(1/p)
+    int64_t p = ctx.attr_int("p", 2);
+    if (p < 1) return ctx.error("p " + std::to_string(p) + " must be positive");
+    DType dt = x->type.dtype;
+    KILN_ASSIGN_OR_RETURN(Value * a, ctx.add(OpKind::kAbs, {x}, {}, "abs"));
+    if (p == 2) {
+      KILN_ASSIGN_OR_RETURN(a, ctx.add(OpKind::kMul, {a, a}, {}, "pow"));
+    } else if (p != 1) {
+      KILN_ASSIGN_OR_RETURN(a, ctx.add(OpKind::kPow, {a, ctx.scalar(dt, static_cast<double>(p), "p")}, {}, "pow"));
+    }
+    KILN_ASSIGN_OR_RETURN(Value * y, ctx.add(OpKind::kReduceSum, {a}, attrs, p == 1 ? "" : "sum"));
+    if (p == 2) {
+      KILN_ASSIGN_OR_RETURN(y, ctx.add(OpKind::kSqrt, {y}));
+    } else if (p != 1) {
+      KILN_ASSIGN_OR_RETURN(y, ctx.add(OpKind::kPow, {y, ctx.scalar(dt, 1.0 / static_cast<double>(p), "inv_p")}));
+    }
+    ctx.set_output(0, y);
+    return Status::ok();
+  }
   OpKind op = ctx.op_type() == "GlobalMaxPool" ? OpKind::kReduceMax : OpKind::kReduceMean;
   KILN_ASSIGN_OR_RETURN(Value * y, ctx.add(op, {x}, attrs));
   ctx.set_output(0, y);

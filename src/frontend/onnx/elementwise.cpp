@@ -92,6 +92,17 @@ Status map_clip(NodeContext& ctx) {
   if (ctx.opset() < 11) {
     lo = ctx.attr_float("min", -kInf);
     hi = ctx.attr_float("max", kInf);
+  } else if ((ctx.has_input(1) && !ctx.constant_input(1)) || (ctx.has_input(2) && !ctx.constant_input(2))) {
+    // Bounds computed at run time: Min(Max(x, min), max), as numpy's clip.
+    Value* y = ctx.input(0);
+    if (ctx.has_input(1)) {
+      KILN_ASSIGN_OR_RETURN(y, ctx.add(OpKind::kMax, {y, ctx.input(1)}, {}, ctx.has_input(2) ? "min" : ""));
+    }
+    if (ctx.has_input(2)) {
+      KILN_ASSIGN_OR_RETURN(y, ctx.add(OpKind::kMin, {y, ctx.input(2)}));
+    }
+    ctx.set_output(0, y);
+    return Status::ok();
   } else {
     KILN_ASSIGN_OR_RETURN(lo, clip_bound(ctx, 1, -kInf, "min"));
     KILN_ASSIGN_OR_RETURN(hi, clip_bound(ctx, 2, kInf, "max"));

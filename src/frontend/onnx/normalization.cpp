@@ -1,7 +1,8 @@
 // BatchNormalization (inference form) -> y = x * s + t with per-channel s and t
 // shaped [C, 1, ...]: s = scale / sqrt(var + eps), t = bias - mean * s. With
 // constant parameters s and t are computed here; otherwise built from core ops.
-// LayerNormalization -> ReduceMean/Sub/Mul/Sqrt/Div over the trailing axes.
+// LayerNormalization -> ReduceMean/Sub/Mul/Sqrt/Div over the trailing axes (and
+// its Mean and InvStdDev outputs when used).
 #include <cmath>
 
 #include "frontend/onnx/op_table.h"
@@ -78,8 +79,6 @@ Status map_batch_norm(NodeContext& ctx) {
 }
 
 Status map_layer_norm(NodeContext& ctx) {
-  for (int i = 1; i < ctx.num_outputs(); ++i)
-    if (ctx.output_used(i)) return ctx.unsupported("the Mean and InvStdDev outputs");
   Value* x = ctx.input(0);
   DType dtype = x->type.dtype;
   if (dtype != DType::kF32 && dtype != DType::kF64)
@@ -107,6 +106,12 @@ Status map_layer_norm(NodeContext& ctx) {
     KILN_ASSIGN_OR_RETURN(y, ctx.add(OpKind::kAdd, {y, ctx.input(2)}));
   }
   ctx.set_output(0, y);
+  // Mean and InvStdDev, shaped like the reduction with keepdims (as the ONNX reference).
+  if (ctx.num_outputs() > 1 && ctx.output_used(1)) ctx.set_output(1, mean);
+  if (ctx.num_outputs() > 2 && ctx.output_used(2)) {
+    KILN_ASSIGN_OR_RETURN(Value * inv, ctx.add(OpKind::kReciprocal, {sd}, {}, "inv_stddev"));
+    ctx.set_output(2, inv);
+  }
   return Status::ok();
 }
 

@@ -23,6 +23,15 @@ const OpEntry* find_op(const std::string& op_type) {
       // conv_pool.cpp
       {"Conv", {map_conv, 2}}, {"MaxPool", {map_pool, 1}}, {"AveragePool", {map_pool, 1}},
       {"GlobalAveragePool", {map_global_pool, 1}}, {"GlobalMaxPool", {map_global_pool, 1}},
+      {"LpPool", {map_pool, 1}}, {"GlobalLpPool", {map_global_pool, 1}}, {"ConvTranspose", {map_conv_transpose, 2}},
+      // resize.cpp
+      {"Resize", {map_resize, 1}}, {"Upsample", {map_resize, 1}},
+      // vision_ops.cpp
+      {"Pad", {map_pad, 1}}, {"DepthToSpace", {map_depth_to_space, 1}}, {"SpaceToDepth", {map_space_to_depth, 1}},
+      // norm_ops.cpp
+      {"InstanceNormalization", {map_instance_norm, 3}}, {"GroupNormalization", {map_group_norm, 3}},
+      {"LpNormalization", {map_lp_norm, 1}}, {"MeanVarianceNormalization", {map_mvn, 1}}, {"LRN", {map_lrn, 1}},
+      {"RMSNormalization", {map_rms_norm, 2}},
       // reduce.cpp
       {"ReduceMean", {map_reduce, 1}}, {"ReduceSum", {map_reduce, 1}}, {"ReduceMax", {map_reduce, 1}},
       {"ReduceMin", {map_reduce, 1}},
@@ -44,6 +53,23 @@ const OpEntry* find_op(const std::string& op_type) {
       {"BatchNormalization", {map_batch_norm, 5}}, {"LayerNormalization", {map_layer_norm, 2}},
       // softmax.cpp
       {"Softmax", {map_softmax, 1}}, {"LogSoftmax", {map_softmax, 1}},
+      // math_ops.cpp
+      {"ReduceL1", {map_reduce_composed, 1}}, {"ReduceL2", {map_reduce_composed, 1}},
+      {"ReduceLogSum", {map_reduce_composed, 1}}, {"ReduceLogSumExp", {map_reduce_composed, 1}},
+      {"ReduceProd", {map_reduce_composed, 1}}, {"ReduceSumSquare", {map_reduce_composed, 1}},
+      {"Mod", {map_mod, 2}}, {"Xor", {map_xor, 2}}, {"Round", {map_unary, 1}},
+      {"Elu", {map_math_composed, 1}}, {"Selu", {map_math_composed, 1}}, {"Celu", {map_math_composed, 1}},
+      {"Softplus", {map_math_composed, 1}}, {"Softsign", {map_math_composed, 1}}, {"Mish", {map_math_composed, 1}},
+      {"ThresholdedRelu", {map_math_composed, 1}}, {"Shrink", {map_math_composed, 1}},
+      {"Gelu", {map_math_composed, 1}}, {"PRelu", {map_math_composed, 2}}, {"Sign", {map_math_composed, 1}},
+      {"IsNaN", {map_math_composed, 1}}, {"IsInf", {map_math_composed, 1}}, {"Sinh", {map_math_composed, 1}},
+      {"Cosh", {map_math_composed, 1}}, {"Asinh", {map_math_composed, 1}}, {"Acosh", {map_math_composed, 1}},
+      {"Atanh", {map_math_composed, 1}},
+      // index_ops.cpp
+      {"ArgMax", {map_argminmax, 1}}, {"ArgMin", {map_argminmax, 1}}, {"Hardmax", {map_hardmax, 1}},
+      {"TopK", {map_topk, 1}}, {"CumSum", {map_cumsum, 2}}, {"GatherElements", {map_gather_elements, 2}},
+      {"GatherND", {map_gather_nd, 2}}, {"Trilu", {map_trilu, 1}}, {"Tile", {map_tile, 2}},
+      {"OneHot", {map_one_hot, 3}}, {"EyeLike", {map_eye_like, 1}},
   };
   auto it = kTable.find(op_type);
   return it == kTable.end() ? nullptr : &it->second;

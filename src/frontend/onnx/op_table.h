@@ -35,8 +35,22 @@ Status map_variadic(NodeContext& ctx);     // Max, Min, Sum, Mean
 Status map_where(NodeContext& ctx);
 // conv_pool.cpp
 Status map_conv(NodeContext& ctx);
-Status map_pool(NodeContext& ctx);         // MaxPool, AveragePool
-Status map_global_pool(NodeContext& ctx);  // GlobalAveragePool, GlobalMaxPool
+Status map_pool(NodeContext& ctx);         // MaxPool, AveragePool, LpPool
+Status map_global_pool(NodeContext& ctx);  // GlobalAveragePool, GlobalMaxPool, GlobalLpPool
+Status map_conv_transpose(NodeContext& ctx);
+// resize.cpp
+Status map_resize(NodeContext& ctx);       // Resize, Upsample
+// vision_ops.cpp
+Status map_pad(NodeContext& ctx);
+Status map_depth_to_space(NodeContext& ctx);
+Status map_space_to_depth(NodeContext& ctx);
+// norm_ops.cpp
+Status map_instance_norm(NodeContext& ctx);
+Status map_group_norm(NodeContext& ctx);
+Status map_lp_norm(NodeContext& ctx);
+Status map_mvn(NodeContext& ctx);          // MeanVarianceNormalization
+Status map_lrn(NodeContext& ctx);
+Status map_rms_norm(NodeContext& ctx);
 // reduce.cpp
 Status map_reduce(NodeContext& ctx);       // ReduceMean, ReduceSum, ReduceMax, ReduceMin
 // matmul.cpp
@@ -67,5 +81,21 @@ Status map_batch_norm(NodeContext& ctx);
 Status map_layer_norm(NodeContext& ctx);
 // softmax.cpp
 Status map_softmax(NodeContext& ctx);      // Softmax, LogSoftmax
+// math_ops.cpp
+Status map_reduce_composed(NodeContext& ctx);  // ReduceL1/L2/LogSum/LogSumExp/Prod/SumSquare
+Status map_mod(NodeContext& ctx);
+Status map_xor(NodeContext& ctx);
+Status map_math_composed(NodeContext& ctx);    // Elu Selu Celu Softplus ... Sign IsNaN IsInf Sinh ... PRelu
+// index_ops.cpp
+Status map_argminmax(NodeContext& ctx);    // ArgMax, ArgMin
+Status map_hardmax(NodeContext& ctx);
+Status map_topk(NodeContext& ctx);
+Status map_cumsum(NodeContext& ctx);
+Status map_gather_elements(NodeContext& ctx);
+Status map_gather_nd(NodeContext& ctx);
+Status map_trilu(NodeContext& ctx);
+Status map_tile(NodeContext& ctx);
+Status map_one_hot(NodeContext& ctx);
+Status map_eye_like(NodeContext& ctx);
 
 }  // namespace kiln::frontend

@@ -1,0 +1,74 @@
+// CumSum: running sums along one axis. Attributes: axis:i (non-negative),
+// exclusive:i (1: each output leaves out its own element), reverse:i (1: sums
+// run from the end of the axis).
+#include "ops/op_families.h"
+
+namespace kiln::ops {
+
+using kir::Expr;
+using kir::Stmt;
+
+Status infer_cumsum(const ir::Node& node, std::vector<ir::TensorType>* outputs) {
+  KILN_RETURN_IF_ERROR(check_num_inputs(node, 1, 1));
+  const ir::TensorType& x = node.inputs[0]->type;
+  if (x.dtype == DType::kBool) return Status::invalid("CumSum does not take a bool input (" + x.str() + ")");
+  int64_t axis = node.attrs.get_int("axis", 0);
+  if (axis < 0 || axis >= x.rank())
+    return Status::invalid("CumSum axis " + std::to_string(axis) + " is out of range for " + x.str());
+  outputs->assign(1, x);
+  return Status::ok();
+}
+
+// for every position of the other axes (outermost parallel, innermost
+// vectorized): acc = 0; for each j along the axis (in order): write, add.
+Expected<Stmt> lower_cumsum(const LowerContext& ctx) {
+  const ir::Node& node = ctx.node;
+  const ir::TensorType& x = node.inputs[0]->type;
+  int64_t axis = node.attrs.get_int("axis", 0);
+  bool exclusive = node.attrs.get_int("exclusive", 0) != 0;
+  bool reverse = node.attrs.get_int("reverse", 0) != 0;
+  Expr zero = Expr(int64_t{0});
+  int64_t len = x.shape[axis];
+  if (len == 0) return Stmt();
+
+  std::vector<size_t> others;
+  for (int64_t d = 0; d < x.rank(); ++d)
+    if (d != axis) others.push_back(d);
+  size_t vd = others.empty() ? 0 : vector_dim(x.shape, others);
+  LoopNest nest;
+  std::vector<Expr> idx(x.rank(), zero);
+  for (size_t d : others)
+    if (d < vd) idx[d] = nest.add("i" + std::to_string(d), x.shape[d]);
+
+  auto point = [&](const std::vector<Expr>& base) -> Stmt {
+    kir::Buffer acc = kir::make_buffer("acc", x.dtype);
+    Expr j = kir::var("j");
+    std::vector<Expr> at = base;
+    at[axis] = reverse ? Expr(len - 1) - j : j;
+    Expr a = kir::load(acc, zero);
+    Expr sum = a + ctx.read(0, at);
+    Stmt step = exclusive ? kir::block({ctx.write(0, at, a), kir::store(acc, zero, sum)})
+                          : kir::block({kir::store(acc, zero, sum), ctx.write(0, at, kir::load(acc, zero))});
+    Stmt body = kir::block({kir::store(acc, zero, kir::make_const(scalar_type(x.dtype), 0)),
+                            kir::for_loop(j, zero, Expr(len), kir::ForKind::kSerial, step)});
+    return kir::allocate(acc, Expr(int64_t{1}), body);
+  };
+
+  Stmt inner;
+  int64_t inner_extent = 1;
+  if (others.empty()) {
+    inner = point(idx);
+  } else {
+    inner_extent = x.shape[vd];
+    inner = vector_loop("i" + std::to_string(vd), 0, inner_extent, ctx.opts.f32_lanes, ctx.opts.vectorize(),
+                        [&](const Expr& i) {
+                          std::vector<Expr> full = idx;
+                          full[vd] = i;
+                          return point(full);
+                        });
+  }
+  bool parallel = ctx.opts.parallelize() && nest.total() * inner_extent * len >= 16 * 1024;
+  return nest.build(inner, parallel);
+}
+
+}  // namespace kiln::ops

@@ -1,0 +1,128 @@
+// Level-3 depthwise Conv (group == channels, one output per channel) on NCHW:
+// register tiles of mr output rows x nr output columns (vectors along the
+// row), one broadcast weight per window tap, interior tiles without bounds
+// checks; border rows and columns run in narrow checked tiles.
+#include <algorithm>
+
+#include "ops/conv_params.h"
+#include "ops/op_families.h"
+#include "ops/weight_layout.h"
+
+namespace kiln::ops {
+
+using kir::Expr;
+using kir::Stmt;
+
+namespace {
+
+Expr zero() { return Expr(int64_t{0}); }
+
+// [lo, hi): the output indices whose whole window lies inside [0, in) along
+// one axis (stride s, pad before pb, kernel k, dilation d), clamped to [0, out).
+std::pair<int64_t, int64_t> interior(int64_t in, int64_t out, int64_t s, int64_t pb, int64_t k, int64_t d) {
+  int64_t span = (k - 1) * d;
+  int64_t lo = std::min((pb + s - 1) / s, out);
+  int64_t hi = in - 1 - span + pb >= 0 ? (in - 1 - span + pb) / s + 1 : 0;
+  return {lo, std::max(lo, std::min(hi, out))};
+}
+
+class DepthwiseTiler {
+ public:
+  DepthwiseTiler(const LowerContext& ctx, const ConvParams& p) : ctx_(ctx), p_(p) {
+    lanes_ = ctx.opts.f32_lanes;
+    nr_ = 2 * lanes_;
+    mr_ = std::max<int64_t>(1, std::min<int64_t>(4, (ctx.opts.vector_registers - 4) / 2));
+    std::tie(rlo_, rhi_) = interior(p.h, p.oh, p.sh, p.pt, p.kh, p.dh);
+    std::tie(clo_, chi_) = interior(p.w, p.ow, p.sw, p.pl, p.kw, p.dw);
+  }
+
+  Stmt build() {
+    LoopNest nest;
+    n_ = nest.add("n", p_.n);
+    c_ = nest.add("c", p_.m);
+    std::vector<Stmt> parts;
+    for (int64_t r = 0; r < rlo_; ++r) parts.push_back(row_block(Expr(r), 1, true));
+    int64_t rows = rhi_ - rlo_;
+    if (rows > 0) {
+      int64_t nt = (rows + mr_ - 1) / mr_, q = rows / nt, rem = rows % nt;
+      auto run = [&](int64_t start, int64_t count, int64_t size) {
+        if (count == 0) return;
+        if (count == 1) return parts.push_back(row_block(Expr(start), size, false));
+        Expr t = kir::var("rt");
+        parts.push_back(kir::for_loop(t, zero(), Expr(count), kir::ForKind::kSerial,
+                                      row_block(Expr(start) + t * Expr(size), size, false)));
+      };
+      run(rlo_, rem, q + 1);
+      run(rlo_ + rem * (q + 1), nt - rem, q);
+    }
+    for (int64_t r = std::max(rhi_, rlo_); r < p_.oh; ++r) parts.push_back(row_block(Expr(r), 1, true));
+    return nest.build(kir::block(std::move(parts)), ctx_.opts.parallelize());
+  }
+
+ private:
+  // Output rows [oh0, oh0 + mr): checked single columns at the borders,
+  // vector panels over the interior columns.
+  Stmt row_block(const Expr& oh0, int64_t mr, bool check_rows) {
+    std::vector<Stmt> parts;
+    for (int64_t c = 0; c < clo_; ++c) parts.push_back(tile(oh0, mr, Expr(c), 1, check_rows, true));
+    int64_t cols = chi_ - clo_, full = cols / nr_;
+    if (full > 0) {
+      Expr pb = kir::var("pb");
+      parts.push_back(kir::for_loop(pb, zero(), Expr(full), kir::ForKind::kSerial,
+                                    tile(oh0, mr, Expr(clo_) + pb * Expr(nr_), nr_, check_rows, false)));
+    }
+    for (auto [off, w] : vector_pieces(cols - full * nr_, static_cast<int>(lanes_)))
+      parts.push_back(tile(oh0, mr, Expr(clo_ + full * nr_ + off), w, check_rows, false));
+    for (int64_t c = std::max(chi_, clo_); c < p_.ow; ++c) parts.push_back(tile(oh0, mr, Expr(c), 1, check_rows, true));
+    return kir::block(std::move(parts));
+  }
+
+  Stmt tile(const Expr& oh0, int64_t mr, const Expr& ow0, int64_t width, bool check_rows, bool check_cols) {
+    DType dt = ctx_.node.inputs[0]->type.dtype;
+    kir::Type t = scalar_type(dt);
+    Expr j = kir::var("j"), kh = kir::var("kh"), kw = kir::var("kw");
+    Expr ow = ow0 + j;
+    Expr iw = ow * Expr(p_.sw) + kw * Expr(p_.dw) - Expr(p_.pl);
+    std::optional<PackedWeight> packed = packed_weight(ctx_.node);
+    Expr wv = packed ? ctx_.read(1, packed_conv_index(c_, zero(), kh, kw, 1, packed->block))
+                     : ctx_.read(1, {c_, zero(), kh, kw});
+    kir::Buffer acc = kir::make_buffer("acc", dt);
+    std::vector<Stmt> init, update, out;
+    for (int64_t i = 0; i < mr; ++i) {
+      Expr oh = oh0 + Expr(i);
+      Expr ih = oh * Expr(p_.sh) + kh * Expr(p_.dh) - Expr(p_.pt);
+      Expr xv = ctx_.read(0, {n_, c_, ih, check_cols ? clamp_index(iw, p_.w) : iw});
+      if (check_cols) xv = kir::select(iw >= zero() && iw < Expr(p_.w), xv, kir::make_const(t, 0));
+      init.push_back(kir::store(acc, Expr(i), ctx_.node.inputs.size() == 3 ? ctx_.read(2, {c_}) : kir::make_const(t, 0)));
+      update.push_back(kir::store(acc, Expr(i), kir::load(acc, Expr(i)) + xv * wv));
+      out.push_back(ctx_.write(0, {n_, c_, oh, ow}, kir::load(acc, Expr(i))));
+    }
+    Stmt red = kir::for_loop(kw, zero(), Expr(p_.kw), kir::ForKind::kSerial, kir::block(update));
+    if (check_rows) {
+      // Only single-row blocks are checked: skip the window rows outside the input.
+      Expr ih = oh0 * Expr(p_.sh) + kh * Expr(p_.dh) - Expr(p_.pt);
+      red = kir::if_then_else(ih >= zero() && ih < Expr(p_.h), red);
+    }
+    red = kir::for_loop(kh, zero(), Expr(p_.kh), kir::ForKind::kSerial, red);
+    Stmt body = kir::allocate(acc, Expr(mr), kir::block({kir::block(init), red, kir::block(out)}));
+    return kir::for_loop(j, zero(), Expr(width), kir::ForKind::kVectorized, body);
+  }
+
+  const LowerContext& ctx_;
+  const ConvParams& p_;
+  int64_t lanes_ = 1, nr_ = 1, mr_ = 1, rlo_ = 0, rhi_ = 0, clo_ = 0, chi_ = 0;
+  Expr n_, c_;
+};
+
+}  // namespace
+
+bool depthwise_tiled_applies(const ir::Node& node, const ConvParams& p, const KernelOptions& opts) {
+  if (opts.level < 3 || opts.f32_lanes < 4 || node.inputs[0]->type.dtype != DType::kF32) return false;
+  return p.cg == 1 && p.group == p.c && p.m == p.c && p.sw <= 4;
+}
+
+Expected<Stmt> lower_depthwise_tiled(const LowerContext& ctx, const ConvParams& p) {
+  return DepthwiseTiler(ctx, p).build();
+}
+
+}  // namespace kiln::ops

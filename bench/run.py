@@ -44,6 +44,15 @@ def cpu_model() -> str:
     return "unknown"
 
 
+def isa() -> str:
+    flags = ""
+    try:
+        flags = next(l for l in open("/proc/cpuinfo") if l.startswith("flags")).split()
+    except (OSError, StopIteration):
+        return "unknown ISA"
+    return "AVX-512" if "avx512f" in flags else "AVX2+FMA" if "fma" in flags else "SSE/NEON"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build-perf")
@@ -134,8 +143,9 @@ def write_doc(rows, args, peaks, cpu: str) -> None:
     section = [
         title,
         "",
-        f"Measured {datetime.date.today().isoformat()} on `{cpu}` ({os.cpu_count()} vCPUs). FMA peak measured "
-        "here: " + ", ".join(f"{t} thread(s) {p:.1f} GFLOP/s" for t, p in peaks.items()) + ".",
+        f"Measured {datetime.date.today().isoformat()} on `{cpu}` ({os.cpu_count()} vCPUs, {isa()}), load average "
+        f"{os.getloadavg()[0]:.1f} at the end. FMA peak measured here: " +
+        ", ".join(f"{t} thread(s) {p:.1f} GFLOP/s" for t, p in peaks.items()) + ".",
         "",
         "| model | threads | ORT ms | " + " | ".join(f"kiln L{l} ms" for l in args.levels) +
         f" | L{args.levels[0]}/ORT | kiln GFLOP/s | kiln % peak | ORT % peak |",

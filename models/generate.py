@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """kiln's test model set, built with onnx.helper from seeded random weights.
 
-    python3 models/generate.py OUT_DIR [--only NAME ...] [--size N]
+    python3 models/generate.py OUT_DIR [--only NAME ...] [--families] [--size N]
 
 writes OUT_DIR/<name>.onnx for every model in MODELS (fp32, opset 17, IR 8; each
-passes onnx.checker). Nothing here is downloaded and no model is committed except
-the small README example (models/example.onnx), so the same script regenerates the
-whole set bit for bit. `make_inputs(model, seed)` gives seeded inputs for any of
-them (and for any static-shaped model).
+passes onnx.checker); --families (or --only NAME) adds the real model families in
+FAMILIES (BERT, ViT, EfficientNet, U-Net, YOLO neck; bert_like_gelu is opset 20, IR 9).
+Nothing here is downloaded and no model is committed except the small README example
+(models/example.onnx), so the same script regenerates the whole set bit for bit.
+`make_inputs(model, seed)` gives seeded inputs for any of them (and for any
+static-shaped model).
 """
 
 from __future__ import annotations
@@ -89,11 +91,12 @@ class GraphBuilder:
         return self.op("Clip", [x, lo, hi])
 
     def model(self, name: str, inputs, outputs, doc: str, metadata: dict | None = None,
-              ) -> onnx.ModelProto:
+              opset: int = OPSET) -> onnx.ModelProto:
         graph = helper.make_graph(self.nodes, name, inputs, outputs, initializer=self.inits)
         m = helper.make_model(graph, producer_name="kiln-models", doc_string=doc,
-                              opset_imports=[helper.make_opsetid("", OPSET)])
-        m.ir_version = IR_VERSION
+                              opset_imports=[helper.make_opsetid("", opset)])
+        # Opsets 19 and 20 came with IR version 9.
+        m.ir_version = IR_VERSION if opset <= 18 else 9
         for k, v in (metadata or {}).items():
             m.metadata_props.add(key=k, value=v)
         onnx.checker.check_model(m, full_check=True)
@@ -277,6 +280,287 @@ def build_example(seed: int = 7) -> onnx.ModelProto:
                    "kiln README example: tiny CNN classifier")
 
 
+# --- real model families (transformers, detectors, segmentation) ----------------------
+# Small but structurally faithful: each reproduces the op pattern its exporter
+# (torch.onnx / HuggingFace / timm / YOLOv5) writes. Not in MODELS: they have their
+# own end-to-end test (tests/e2e/test_model_families.py), and bert_like_gelu needs
+# opset 20.
+
+def _i64(values) -> np.ndarray:
+    return np.asarray(values, np.int64)
+
+
+def _linear(b: GraphBuilder, x: str, cin: int, cout: int, prefix: str = "lin") -> str:
+    """torch nn.Linear on a [.., cin] activation: MatMul(x, W^T stored [cin, cout]) + Add."""
+    w = (b.rs.standard_normal((cin, cout)) * np.sqrt(1.0 / cin)).astype(np.float32)
+    bias = (b.rs.standard_normal(cout) * 0.02).astype(np.float32)
+    y = b.op("MatMul", [x, b.const(w, prefix + "_w")])
+    return b.op("Add", [y, b.const(bias, prefix + "_b")])
+
+
+def _layer_norm(b: GraphBuilder, x: str, d: int, eps: float) -> str:
+    gamma = (1.0 + b.rs.standard_normal(d) * 0.1).astype(np.float32)
+    beta = (b.rs.standard_normal(d) * 0.05).astype(np.float32)
+    return b.op("LayerNormalization", [x, b.const(gamma, "ln_scale"), b.const(beta, "ln_bias")],
+                axis=-1, epsilon=eps)
+
+
+def _gelu_erf(b: GraphBuilder, x: str) -> str:
+    """What torch exports for nn.GELU() below opset 20: x * 0.5 * (1 + erf(x / sqrt(2)))."""
+    e = b.op("Erf", [b.op("Div", [x, b.const(np.array(np.sqrt(2.0), np.float32), "sqrt2")])])
+    one_plus = b.op("Add", [e, b.const(np.array(1.0, np.float32), "one")])
+    return b.op("Mul", [b.op("Mul", [x, one_plus]), b.const(np.array(0.5, np.float32), "half")])
+
+
+def _silu(b: GraphBuilder, x: str) -> str:
+    return b.op("Mul", [x, b.op("Sigmoid", [x])])
+
+
+def _bert_mask_classic(b: GraphBuilder, mask: str) -> str:
+    """HF BERT's extended mask: (1 - mask[:, None, None, :].float()) * -10000, added to scores."""
+    m = b.op("Unsqueeze", [mask, b.const(_i64([1, 2]), "axes")])
+    m = b.op("Cast", [m], to=TensorProto.FLOAT)
+    m = b.op("Sub", [b.const(np.array(1.0, np.float32), "one"), m])
+    return b.op("Mul", [m, b.const(np.array(-10000.0, np.float32), "mask_neg")])
+
+
+def build_bert_like(seed: int = 11, gelu_op: bool = False, seq: int = 16, hidden: int = 64,
+                    heads: int = 4, layers: int = 2, vocab: int = 100, ffn: int = 256
+                    ) -> onnx.ModelProto:
+    """A BERT encoder as HuggingFace exports it: embeddings, 2 attention layers, pooler.
+
+    Layer 0 masks with the classic additive (1-mask)*-10000; layer 1 with the
+    Equal/Expand/Where form of newer exports. The FFN's GELU is the Erf pattern
+    (opset 17), or with gelu_op the Gelu op (opset 20; exact in layer 0, tanh in 1)."""
+    b = GraphBuilder(seed)
+    rs = b.rs
+    dh = hidden // heads
+    word = b.const((rs.standard_normal((vocab, hidden)) * 0.5).astype(np.float32), "word_emb")
+    pos_table = b.const((rs.standard_normal((seq, hidden)) * 0.2).astype(np.float32), "pos_emb")
+    type_table = b.const((rs.standard_normal((2, hidden)) * 0.2).astype(np.float32), "type_emb")
+    # position_ids and token_type_ids are registered buffers in HF: initializers here.
+    pos_ids = b.const(_i64(np.arange(seq)[None, :]), "position_ids")
+    type_ids = b.const(np.zeros((1, seq), np.int64), "token_type_ids")
+    e = b.op("Add", [b.op("Gather", [word, "input_ids"], axis=0),
+                     b.op("Gather", [type_table, type_ids], axis=0)])
+    e = b.op("Add", [e, b.op("Gather", [pos_table, pos_ids], axis=0)])
+    h = _layer_norm(b, e, hidden, 1e-12)
+
+    additive = _bert_mask_classic(b, "attention_mask")                      # [1,1,1,S]
+    is_pad = b.op("Unsqueeze", ["attention_mask", b.const(_i64([1, 2]), "axes")])
+    is_pad = b.op("Equal", [is_pad, b.const(np.array(0, np.int64), "zero")])  # [1,1,1,S] bool
+    is_pad = b.op("Expand", [is_pad, b.const(_i64([1, heads, seq, seq]), "mask_shape")])
+    neg_min = b.const(np.array(np.finfo(np.float32).min, np.float32), "neg_min")
+    heads_shape = b.const(_i64([0, 0, heads, dh]), "heads_shape")
+    merge_shape = b.const(_i64([0, 0, hidden]), "merge_shape")
+    scale = b.const(np.array(np.sqrt(dh), np.float32), "sqrt_dh")
+
+    for layer in range(layers):
+        q = b.op("Transpose", [b.op("Reshape", [_linear(b, h, hidden, hidden, "q"), heads_shape])],
+                 perm=[0, 2, 1, 3])
+        k = b.op("Transpose", [b.op("Reshape", [_linear(b, h, hidden, hidden, "k"), heads_shape])],
+                 perm=[0, 2, 3, 1])
+        v = b.op("Transpose", [b.op("Reshape", [_linear(b, h, hidden, hidden, "v"), heads_shape])],
+                 perm=[0, 2, 1, 3])
+        scores = b.op("Div", [b.op("MatMul", [q, k]), scale])               # [1,H,S,S]
+        if layer % 2 == 0:
+            scores = b.op("Add", [scores, additive])
+        else:
+            scores = b.op("Where", [is_pad, neg_min, scores])
+        probs = b.op("Softmax", [scores], axis=-1)
+        ctx = b.op("Transpose", [b.op("MatMul", [probs, v])], perm=[0, 2, 1, 3])
+        ctx = b.op("Reshape", [ctx, merge_shape])
+        h = _layer_norm(b, b.op("Add", [_linear(b, ctx, hidden, hidden, "attn_out"), h]), hidden,
+                        1e-12)
+        f = _linear(b, h, hidden, ffn, "ffn_in")
+        if gelu_op:
+            f = b.op("Gelu", [f], approximate="none" if layer % 2 == 0 else "tanh")
+        else:
+            f = _gelu_erf(b, f)
+        f = _linear(b, f, ffn, hidden, "ffn_out")
+        h = _layer_norm(b, b.op("Add", [f, h]), hidden, 1e-12)
+
+    last = b.op("Identity", [h])
+    _rename_output(b, last, "last_hidden_state")
+    first = b.op("Gather", ["last_hidden_state", b.const(np.array(0, np.int64), "cls_index")],
+                 axis=1)
+    pooled = _rename_output(b, b.op("Tanh", [b.gemm(first, hidden, hidden)]), "pooler_output")
+    name = "bert_like_gelu" if gelu_op else "bert_like"
+    return b.model(name, [_in("input_ids", [1, seq], TensorProto.INT64),
+                          _in("attention_mask", [1, seq], TensorProto.INT64)],
+                   [_out("last_hidden_state", shape=[1, seq, hidden]),
+                    _out(pooled, shape=[1, hidden])],
+                   f"HF-style BERT encoder, {layers} layers, hidden {hidden}, {heads} heads",
+                   metadata={INT_RANGE_KEY + "input_ids": f"0,{vocab}",
+                             INT_RANGE_KEY + "attention_mask": "1,2"},
+                   opset=20 if gelu_op else OPSET)
+
+
+def build_bert_like_gelu(seed: int = 11) -> onnx.ModelProto:
+    return build_bert_like(seed, gelu_op=True)
+
+
+def build_vit_like(seed: int = 12, size: int = 32, patch: int = 8, hidden: int = 64,
+                   heads: int = 4, depth: int = 2, mlp: int = 128, classes: int = 10
+                   ) -> onnx.ModelProto:
+    """A timm-style ViT: patch Conv, cls token, position embedding, pre-norm blocks with a
+    fused qkv projection (Reshape/Transpose/Gather unbind), GELU MLP, cls-token head."""
+    b = GraphBuilder(seed)
+    rs = b.rs
+    n = (size // patch) ** 2 + 1
+    dh = hidden // heads
+    p = b.conv("pixel_values", 3, hidden, patch, stride=patch, pad=0)       # [1,D,g,g]
+    p = b.op("Reshape", [p, b.const(_i64([0, 0, -1]), "flat_shape")])       # flatten(2)
+    p = b.op("Transpose", [p], perm=[0, 2, 1])                              # [1,g*g,D]
+    cls = b.const((rs.standard_normal((1, 1, hidden)) * 0.5).astype(np.float32), "cls_token")
+    h = b.op("Concat", [cls, p], axis=1)
+    pos = b.const((rs.standard_normal((1, n, hidden)) * 0.2).astype(np.float32), "pos_embed")
+    h = b.op("Add", [h, pos])
+    qkv_shape = b.const(_i64([1, n, 3, heads, dh]), "qkv_shape")
+    merge_shape = b.const(_i64([1, n, hidden]), "merge_shape")
+    scale = b.const(np.array(dh ** -0.5, np.float32), "attn_scale")
+    for _ in range(depth):
+        a = _layer_norm(b, h, hidden, 1e-6)
+        qkv = b.op("Reshape", [_linear(b, a, hidden, 3 * hidden, "qkv"), qkv_shape])
+        qkv = b.op("Transpose", [qkv], perm=[2, 0, 3, 1, 4])                # [3,1,H,N,dh]
+        q, k, v = (b.op("Gather", [qkv, b.const(np.array(i, np.int64), "unbind")], axis=0)
+                   for i in range(3))
+        q = b.op("Mul", [q, scale])
+        scores = b.op("MatMul", [q, b.op("Transpose", [k], perm=[0, 1, 3, 2])])
+        ctx = b.op("MatMul", [b.op("Softmax", [scores], axis=-1), v])
+        ctx = b.op("Reshape", [b.op("Transpose", [ctx], perm=[0, 2, 1, 3]), merge_shape])
+        h = b.op("Add", [h, _linear(b, ctx, hidden, hidden, "proj")])
+        m = _linear(b, _layer_norm(b, h, hidden, 1e-6), hidden, mlp, "fc1")
+        h = b.op("Add", [h, _linear(b, _gelu_erf(b, m), mlp, hidden, "fc2")])
+    h = _layer_norm(b, h, hidden, 1e-6)
+    cls_out = b.op("Gather", [h, b.const(np.array(0, np.int64), "cls_index")], axis=1)
+    y = _rename_output(b, b.gemm(cls_out, hidden, classes), "logits")
+    return b.model("vit_like", [_in("pixel_values", [1, 3, size, size])],
+                   [_out(y, shape=[1, classes])],
+                   f"ViT, {size}x{size} image, patch {patch}, {depth} blocks")
+
+
+def build_efficientnet_like(seed: int = 13, size: int = 64, classes: int = 10) -> onnx.ModelProto:
+    """EfficientNet MBConv blocks: SiLU, depthwise convs (3x3 and 5x5), squeeze-excitation,
+    BN (unfused), identity residuals."""
+    b = GraphBuilder(seed)
+    h = _silu(b, b.bn(b.conv("input", 3, 16, 3, stride=2, bias=False), 16))
+    cin = 16
+    # (expand ratio, kernel, stride, out channels, repeats)
+    blocks = [(1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 64, 1)]
+    for t, k, s, c, reps in blocks:
+        for i in range(reps):
+            stride = s if i == 0 else 1
+            hidden = cin * t
+            r = h
+            if t != 1:
+                r = _silu(b, b.bn(b.conv(r, cin, hidden, 1, pad=0, bias=False), hidden))
+            r = _silu(b, b.bn(b.conv(r, hidden, hidden, k, stride=stride, group=hidden, bias=False),
+                              hidden))
+            squeezed = max(1, cin // 4)
+            se = b.op("GlobalAveragePool", [r])
+            se = _silu(b, b.conv(se, hidden, squeezed, 1, pad=0))
+            se = b.op("Sigmoid", [b.conv(se, squeezed, hidden, 1, pad=0)])
+            r = b.op("Mul", [r, se])
+            r = b.bn(b.conv(r, hidden, c, 1, pad=0, bias=False), c, gamma_scale=0.5)
+            h = b.op("Add", [r, h]) if (stride == 1 and cin == c) else r
+            cin = c
+    h = _silu(b, b.bn(b.conv(h, cin, 128, 1, pad=0, bias=False), 128))
+    h = b.op("Flatten", [b.op("GlobalAveragePool", [h])], axis=1)
+    y = _rename_output(b, b.gemm(h, 128, classes), "logits")
+    return b.model("efficientnet_like", [_in("input", [1, 3, size, size])],
+                   [_out(y, shape=[1, classes])], f"EfficientNet MBConv+SE, {size}x{size} input")
+
+
+def _resize(b: GraphBuilder, x: str, mode: str, ctm: str, **attrs) -> str:
+    """Resize x2 in the opset-11+ form: X, an empty roi, scales."""
+    scales = b.const(np.array([1.0, 1.0, 2.0, 2.0], np.float32), "scales")
+    return b.op("Resize", [x, "", scales], mode=mode, coordinate_transformation_mode=ctm, **attrs)
+
+
+def build_unet_like(seed: int = 14, size: int = 64, classes: int = 2) -> onnx.ModelProto:
+    """A 3-level U-Net: conv pairs + MaxPool down; up by ConvTranspose(2, stride 2), by Resize
+    nearest (torch's asymmetric/floor) and by Resize linear (half_pixel); skip Concats;
+    final 1x1 conv."""
+    b = GraphBuilder(seed)
+
+    def double_conv(x: str, cin: int, cout: int) -> str:
+        x = b.op("Relu", [b.bn(b.conv(x, cin, cout, 3, bias=False), cout)])
+        return b.op("Relu", [b.bn(b.conv(x, cout, cout, 3, bias=False), cout)])
+
+    s1 = double_conv("input", 3, 8)                                          # [8,64,64]
+    s2 = double_conv(b.op("MaxPool", [s1], kernel_shape=[2, 2], strides=[2, 2]), 8, 16)
+    s3 = double_conv(b.op("MaxPool", [s2], kernel_shape=[2, 2], strides=[2, 2]), 16, 32)
+    h = double_conv(b.op("MaxPool", [s3], kernel_shape=[2, 2], strides=[2, 2]), 32, 64)  # 8x8
+    # up 1: ConvTranspose, weight [cin, cout, k, k]
+    # stride == kernel: each output pixel sees one tap of each of the 64 input channels.
+    w = (b.rs.standard_normal((64, 32, 2, 2)) * np.sqrt(2.0 / 64)).astype(np.float32)
+    bias = (b.rs.standard_normal(32) * 0.05).astype(np.float32)
+    up = b.op("ConvTranspose", [h, b.const(w, "convt_w"), b.const(bias, "convt_b")],
+              kernel_shape=[2, 2], strides=[2, 2])
+    h = double_conv(b.op("Concat", [up, s3], axis=1), 64, 32)               # 16x16
+    # up 2: nearest as torch exports nn.Upsample(scale_factor=2)
+    up = _resize(b, b.conv(h, 32, 16, 1, pad=0), "nearest", "asymmetric", nearest_mode="floor")
+    h = double_conv(b.op("Concat", [up, s2], axis=1), 32, 16)               # 32x32
+    # up 3: bilinear, align_corners=False
+    up = _resize(b, b.conv(h, 16, 8, 1, pad=0), "linear", "half_pixel")
+    h = double_conv(b.op("Concat", [up, s1], axis=1), 16, 8)                # 64x64
+    y = _rename_output(b, b.conv(h, 8, classes, 1, pad=0), "mask_logits")
+    return b.model("unet_like", [_in("input", [1, 3, size, size])],
+                   [_out(y, shape=[1, classes, size, size])],
+                   f"U-Net, ConvTranspose + Resize nearest/linear up-steps, {size}x{size} input")
+
+
+def build_detector_neck_like(seed: int = 15, size: int = 64, classes: int = 80,
+                             anchors: int = 3) -> onnx.ModelProto:
+    """A YOLOv5-style detector: SiLU backbone giving P3/P4/P5, FPN top-down path (Resize
+    nearest x2 + Concat), 1x1 heads, Split into xy/wh/obj/cls along the channel axis,
+    Sigmoid, grid/anchor decoding, Reshape/Transpose to [1, N, 5+classes], Concat."""
+    b = GraphBuilder(seed)
+    no = 5 + classes
+
+    def conv_act(x, cin, cout, k=3, stride=1):
+        return _silu(b, b.bn(b.conv(x, cin, cout, k, stride=stride, bias=False), cout))
+
+    h = conv_act("images", 3, 16, stride=2)                                 # 32x32
+    p3 = conv_act(h, 16, 32, stride=2)                                      # 16x16
+    p4 = conv_act(p3, 32, 64, stride=2)                                     # 8x8
+    p5 = conv_act(p4, 64, 128, stride=2)                                    # 4x4
+    # top-down
+    t5 = conv_act(p5, 128, 64, k=1)
+    n4 = conv_act(b.op("Concat", [_resize(b, t5, "nearest", "asymmetric", nearest_mode="floor"),
+                                  p4], axis=1), 128, 64)
+    t4 = conv_act(n4, 64, 32, k=1)
+    n3 = conv_act(b.op("Concat", [_resize(b, t4, "nearest", "asymmetric", nearest_mode="floor"),
+                                  p3], axis=1), 64, 32)
+    levels = [(n3, 32, size // 4), (n4, 64, size // 8), (t5, 64, size // 16)]
+    split = b.const(_i64([2, 2, 1, classes]), "split")
+    outs = []
+    for i, (x, cin, g) in enumerate(levels):
+        stride = size // g
+        y = b.conv(x, cin, anchors * no, 1, pad=0)                          # [1,A*no,g,g]
+        y = b.op("Reshape", [y, b.const(_i64([1, anchors, no, g, g]), "head_shape")])
+        xy, wh, obj, cls = b.op("Split", [y, split], n_out=4, axis=2)
+        xy, wh, obj, cls = (b.op("Sigmoid", [t]) for t in (xy, wh, obj, cls))
+        gy, gx = np.meshgrid(np.arange(g), np.arange(g), indexing="ij")
+        grid = (np.stack([gx, gy])[None, None] - 0.5).astype(np.float32)    # [1,1,2,g,g]
+        two = b.const(np.array(2.0, np.float32), "two")
+        xy = b.op("Mul", [b.op("Add", [b.op("Mul", [xy, two]), b.const(grid, "grid")]),
+                          b.const(np.array(stride, np.float32), "stride")])
+        anchor = (np.array([[10, 13], [16, 30], [33, 23]], np.float32)[:anchors] * (i + 1))
+        wh2 = b.op("Mul", [wh, two])
+        wh = b.op("Mul", [b.op("Mul", [wh2, wh2]),
+                          b.const(anchor.reshape(1, anchors, 2, 1, 1), "anchor_grid")])
+        y = b.op("Concat", [xy, wh, obj, cls], axis=2)                      # [1,A,no,g,g]
+        y = b.op("Transpose", [y], perm=[0, 1, 3, 4, 2])                    # [1,A,g,g,no]
+        outs.append(b.op("Reshape", [y, b.const(_i64([1, -1, no]), "det_shape")]))
+    n = anchors * sum(g * g for _, _, g in levels)
+    y = _rename_output(b, b.op("Concat", outs, axis=1), "detections")
+    return b.model("detector_neck_like", [_in("images", [1, 3, size, size])],
+                   [_out(y, shape=[1, n, no])],
+                   f"YOLO-style FPN neck + decoded heads, {size}x{size} input")
+
+
 # name -> builder(size=None) ; builders taking a spatial size get it from --size.
 MODELS = {
     "mlp": build_mlp,
@@ -287,11 +571,21 @@ MODELS = {
     "ops_net": build_ops_net,
 }
 EXTRA = {"example": build_example}
-SIZED = {"resnet18_like", "mobilenetv2_like", "small_cnn", "shape_net"}
+# Real model families, built on request (--only NAME or --families); see above MODELS.
+FAMILIES = {
+    "bert_like": build_bert_like,
+    "bert_like_gelu": build_bert_like_gelu,
+    "vit_like": build_vit_like,
+    "efficientnet_like": build_efficientnet_like,
+    "unet_like": build_unet_like,
+    "detector_neck_like": build_detector_neck_like,
+}
+SIZED = {"resnet18_like", "mobilenetv2_like", "small_cnn", "shape_net", "efficientnet_like",
+         "unet_like", "detector_neck_like"}
 
 
 def build(name: str, size: int | None = None) -> onnx.ModelProto:
-    builder = {**MODELS, **EXTRA}[name]
+    builder = {**MODELS, **EXTRA, **FAMILIES}[name]
     return builder(size=size) if (size is not None and name in SIZED) else builder()
 
 
@@ -327,16 +621,20 @@ def make_inputs(model, seed: int = 0) -> dict[str, np.ndarray]:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("out_dir")
+    known = [*MODELS, *EXTRA, *FAMILIES]
     p.add_argument("--only", action="append", metavar="NAME",
-                   help=f"one of {', '.join([*MODELS, *EXTRA])} (repeatable; default: all "
-                        "test models)")
+                   help=f"one of {', '.join(known)} (repeatable; default: all test models)")
+    p.add_argument("--families", action="store_true",
+                   help=f"also write the model families ({', '.join(FAMILIES)})")
     p.add_argument("--size", type=int, default=None,
                    help="spatial input size for the image models (default: each model's own)")
     args = p.parse_args(argv)
     names = args.only or list(MODELS)
-    unknown = [n for n in names if n not in MODELS and n not in EXTRA]
+    if args.families:
+        names += [n for n in FAMILIES if n not in names]
+    unknown = [n for n in names if n not in known]
     if unknown:
-        p.error(f"unknown model {unknown[0]!r}; known: {', '.join([*MODELS, *EXTRA])}")
+        p.error(f"unknown model {unknown[0]!r}; known: {', '.join(known)}")
     os.makedirs(args.out_dir, exist_ok=True)
     for name in names:
         path = os.path.join(args.out_dir, f"{name}.onnx")

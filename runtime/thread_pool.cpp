@@ -27,7 +27,7 @@ inline void cpu_relax(int iteration) {
 
 ThreadPool::ThreadPool(int num_threads) : num_threads_(num_threads < 1 ? 1 : num_threads) {
   workers_.reserve(num_threads_ - 1);
-  for (int i = 1; i < num_threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+  for (int i = 1; i < num_threads_; ++i) workers_.emplace_back([this] { worker_loop(); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -39,10 +39,18 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::run_chunk(const Job& job, int index) {
-  const int64_t begin = job.n * index / job.chunks;
-  const int64_t end = job.n * (index + 1) / job.chunks;
-  if (begin < end) job.fn(job.ctx, begin, end);
+bool ThreadPool::run_chunks(Job& job) {
+  int64_t finished = 0;
+  for (;;) {
+    const int64_t c = job.next.fetch_add(1, std::memory_order_relaxed);
+    if (c >= job.chunks) break;
+    const int64_t begin = job.n * c / job.chunks;
+    const int64_t end = job.n * (c + 1) / job.chunks;
+    if (begin < end) job.fn(job.ctx, begin, end);
+    ++finished;
+  }
+  if (finished == 0) return false;
+  return job.done.fetch_add(finished, std::memory_order_acq_rel) + finished == job.chunks;
 }
 
 void ThreadPool::parallel_for(kiln_task_fn fn, void* ctx, int64_t n) {
@@ -51,24 +59,29 @@ void ThreadPool::parallel_for(kiln_task_fn fn, void* ctx, int64_t n) {
     fn(ctx, 0, n);
     return;
   }
-  Job job{fn, ctx, n, int(n < num_threads_ ? n : num_threads_)};
+  Job job;
+  job.fn = fn;
+  job.ctx = ctx;
+  job.n = n;
+  job.chunks = n < kChunksPerThread * num_threads_ ? n : kChunksPerThread * num_threads_;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    job_ = job;
-    pending_.store(job.chunks - 1, std::memory_order_relaxed);
+    job_ = &job;
     generation_.fetch_add(1, std::memory_order_release);
     if (sleepers_ > 0) wake_cv_.notify_all();
   }
-  run_chunk(job, 0);
-  for (int i = 0; i < kSpinIterations; ++i) {
-    if (pending_.load(std::memory_order_acquire) == 0) return;
-    cpu_relax(i);
-  }
+  run_chunks(job);
+  auto all_done = [&] { return job.done.load(std::memory_order_acquire) == job.chunks; };
+  for (int i = 0; i < kSpinIterations && !all_done(); ++i) cpu_relax(i);
   std::unique_lock<std::mutex> lock(mu_);
-  done_cv_.wait(lock, [this] { return pending_.load(std::memory_order_acquire) == 0; });
+  done_cv_.wait(lock, all_done);
+  job_ = nullptr;  // no worker picks the job up from now on
+  lock.unlock();
+  // Workers that hold it are past their last chunk; wait until they let go.
+  for (int i = 0; job.users.load(std::memory_order_acquire) != 0; ++i) cpu_relax(i);
 }
 
-void ThreadPool::worker_loop(int index) {
+void ThreadPool::worker_loop() {
   uint64_t seen = 0;
   for (;;) {
     bool changed = false;
@@ -76,28 +89,27 @@ void ThreadPool::worker_loop(int index) {
       changed = generation_.load(std::memory_order_acquire) != seen;
       if (!changed) cpu_relax(i);
     }
-    Job job;
+    Job* job = nullptr;
     {
-      // Read the generation and its job together so a late worker never mixes
-      // one call's counter with the next call's job.
+      // Take the job under the lock so it cannot end (and leave the caller's
+      // stack) between reading the pointer and registering as its user.
       std::unique_lock<std::mutex> lock(mu_);
       if (!changed) {
         ++sleepers_;
-        wake_cv_.wait(lock, [&] {
-          return stop_ || generation_.load(std::memory_order_relaxed) != seen;
-        });
+        wake_cv_.wait(lock, [&] { return stop_ || generation_.load(std::memory_order_relaxed) != seen; });
         --sleepers_;
       }
       if (stop_) return;
       seen = generation_.load(std::memory_order_relaxed);
       job = job_;
+      if (job) job->users.fetch_add(1, std::memory_order_relaxed);
     }
-    if (index >= job.chunks) continue;
-    run_chunk(job, index);
-    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    if (!job) continue;
+    if (run_chunks(*job)) {
       std::lock_guard<std::mutex> lock(mu_);
       done_cv_.notify_one();
     }
+    job->users.fetch_sub(1, std::memory_order_release);
   }
 }
 

@@ -10,6 +10,13 @@
 
 namespace kiln {
 
+// A small tensor given by value (--constant_input): C-order little-endian bytes.
+struct ConstantInput {
+  int32_t dtype = 0;             // kiln_dtype (kiln/model_abi.h), e.g. KILN_I64
+  std::vector<int64_t> shape;
+  std::vector<uint8_t> bytes;
+};
+
 struct CompileOptions {
   std::string input_path;        // an .onnx file, or a folder holding exactly one
   std::string output_path;       // folder, created if missing
@@ -19,6 +26,9 @@ struct CompileOptions {
   std::optional<bool> cuda_enabled;     // category:cuda,enabled:B (default: on for cuda targets)
   std::optional<int> tuning_iterations; // category:graph,iterations:N (0..30000)
   std::map<std::string, std::vector<int64_t>> input_shapes;  // --input_shapes
+  // --constant_input NAME=FILE.npy: graph inputs frozen to these values; they
+  // become constants and are no longer inputs of the compiled model.
+  std::map<std::string, ConstantInput> constant_inputs;
   bool bundle = false;           // --bundle
   bool show_progress = false;    // progress lines on stderr (the CLI sets this on a tty)
 };

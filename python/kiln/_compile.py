@@ -18,16 +18,45 @@ def _compiler():
     return compiler
 
 
+# numpy dtype name -> kiln_dtype (kiln/model_abi.h).
+_KILN_DTYPES = {"float32": 1, "uint8": 2, "int8": 3, "int32": 6, "int64": 7, "bool": 9, "float16": 10,
+                "float64": 11}
+
+
+def _constant_inputs(constant_inputs):
+    """constant_inputs as the binding's three maps: kiln dtype, shape, C-order bytes."""
+    dtypes: dict[str, int] = {}
+    shapes: dict[str, list[int]] = {}
+    data: dict[str, bytes] = {}
+    if not constant_inputs:
+        return dtypes, shapes, data
+    import numpy as np
+    for name, value in constant_inputs.items():
+        array = np.asarray(value)  # (np.ascontiguousarray would make a 0-d array 1-d)
+        code = _KILN_DTYPES.get(array.dtype.name)
+        if code is None:
+            raise KilnError(f"constant_inputs['{name}'] has dtype {array.dtype.name}, which kiln does not support")
+        name = str(name)
+        dtypes[name] = code
+        shapes[name] = [int(d) for d in array.shape]
+        data[name] = array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes(order="C")
+    return dtypes, shapes, data
+
+
 def compile(model: Any, output_path: str | os.PathLike, target: str = "llvm", layout: str = "NCHW",
             optimization: Sequence[str] | str | None = None,
             input_shapes: Mapping[str, Sequence[int]] | str | None = None,
-            bundle: bool = False) -> str:
+            bundle: bool = False,
+            constant_inputs: Mapping[str, Any] | None = None) -> str:
     """Compiles an ONNX model to output_path/model.so (+ model.json).
 
     model is a path (.onnx file or folder) or an onnx.ModelProto. optimization
     takes values like "category:kernel,level:2" (one string or a list);
     input_shapes pins symbolic dimensions: {"input": (1, 3, 224, 224)} or the
-    CLI form "input:1x3x224x224". Returns output_path; raises KilnError."""
+    CLI form "input:1x3x224x224". constant_inputs freezes graph inputs to
+    values ({"axes": np.array([1], np.int64)}, like --constant_input): each
+    array's dtype and shape must match the input, which becomes a constant and
+    is no longer an input of the compiled model. Returns output_path; raises KilnError."""
     compiler = _compiler()
     if isinstance(optimization, str):
         optimization = [optimization]
@@ -42,6 +71,7 @@ def compile(model: Any, output_path: str | os.PathLike, target: str = "llvm", la
                 shapes[str(name)] = [int(d) for d in dims]
             except (TypeError, ValueError):
                 raise KilnError(f"input_shapes['{name}'] must be a sequence of integers, got {dims!r}") from None
+    dtypes, cshapes, data = _constant_inputs(constant_inputs)
     output_path = os.fspath(output_path)
 
     with tempfile.TemporaryDirectory(prefix="kiln-compile-") as tmp:
@@ -54,7 +84,7 @@ def compile(model: Any, output_path: str | os.PathLike, target: str = "llvm", la
         else:
             raise KilnError(f"model must be a path or an onnx.ModelProto, got {type(model).__name__}")
         code, error = compiler.compile(input_path, output_path, str(target), str(layout), optimization,
-                                       shapes, shapes_text, bool(bundle))
+                                       shapes, shapes_text, bool(bundle), dtypes, cshapes, data)
     if code != 0:
         raise KilnError(error or f"compile failed (exit status {code})")
     return output_path

@@ -1,6 +1,7 @@
 // kiln::compile: options -> target -> import -> passes -> kernels -> model.so + model.json.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -37,6 +38,29 @@ class Progress {
   bool on_;
   std::chrono::steady_clock::time_point start_;
 };
+
+// --constant_input values as graph tensors: a kiln dtype, and bytes that fill the shape.
+Expected<std::map<std::string, ir::Tensor>> constant_input_tensors(const CompileOptions& o) {
+  std::map<std::string, ir::Tensor> out;
+  for (const auto& [name, c] : o.constant_inputs) {
+    static const DType kDTypes[] = {DType::kF32, DType::kU8, DType::kI8,  DType::kI32,
+                                    DType::kI64, DType::kBool, DType::kF16, DType::kF64};
+    const DType* dtype = std::find_if(std::begin(kDTypes), std::end(kDTypes),
+                                      [&](DType d) { return static_cast<int32_t>(d) == c.dtype; });
+    if (dtype == std::end(kDTypes))
+      return Status::invalid("--constant_input '" + name + "' has unsupported dtype code " + std::to_string(c.dtype));
+    ir::TensorType type{*dtype, c.shape};
+    for (int64_t d : c.shape)
+      if (d < 0) return Status::invalid("--constant_input '" + name + "' has a negative dimension");
+    int64_t want = type.num_elements() * dtype_size(*dtype);
+    if (static_cast<int64_t>(c.bytes.size()) != want)
+      return Status::invalid("--constant_input '" + name + "' has " + std::to_string(c.bytes.size()) +
+                             " bytes of data but " + dtype_name(*dtype) + "[" + ir::shape_str(c.shape) + "] needs " +
+                             std::to_string(want));
+    out.emplace(name, ir::Tensor(type, c.bytes));
+  }
+  return out;
+}
 
 Status validate_options(const CompileOptions& o) {
   if (o.input_path.empty()) return Status::invalid("missing --input_path");
@@ -140,7 +164,9 @@ Status compile_impl(const CompileOptions& o) {
 
   progress.step("importing " + o.input_path);
   KILN_ASSIGN_OR_RETURN(std::string model_file, frontend::find_model_file(o.input_path));
-  KILN_ASSIGN_OR_RETURN(std::unique_ptr<ir::Graph> graph, frontend::import_onnx(o.input_path, o.input_shapes));
+  KILN_ASSIGN_OR_RETURN(auto constants, constant_input_tensors(o));
+  KILN_ASSIGN_OR_RETURN(std::unique_ptr<ir::Graph> graph,
+                        frontend::import_onnx(o.input_path, o.input_shapes, constants));
   KILN_ASSIGN_OR_RETURN(std::string hash, file_hash(model_file));
 
   progress.step("optimizing the graph (" + std::to_string(graph->nodes().size()) + " nodes)");

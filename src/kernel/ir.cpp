@@ -43,6 +43,11 @@ const char* binop_name(BinOp op) {
     case BinOp::kGE: return ">=";
     case BinOp::kAnd: return "&&";
     case BinOp::kOr: return "||";
+    case BinOp::kBitAnd: return "&";
+    case BinOp::kBitOr: return "|";
+    case BinOp::kBitXor: return "^";
+    case BinOp::kShl: return "<<";
+    case BinOp::kShr: return ">>";
   }
   return "?";
 }
@@ -62,6 +67,12 @@ const char* intrinsic_name(Intrinsic f) {
     case Intrinsic::kPow: return "pow";
     case Intrinsic::kFma: return "fma";
     case Intrinsic::kNot: return "not";
+    case Intrinsic::kSin: return "sin";
+    case Intrinsic::kCos: return "cos";
+    case Intrinsic::kTan: return "tan";
+    case Intrinsic::kAsin: return "asin";
+    case Intrinsic::kAcos: return "acos";
+    case Intrinsic::kAtan: return "atan";
   }
   return "?";
 }
@@ -184,11 +195,34 @@ Expr fold(BinOp op, const Expr& a, const Expr& b) {
     case BinOp::kGE: return int_imm(x >= y, boolean());
     case BinOp::kAnd: return int_imm(x && y, boolean());
     case BinOp::kOr: return int_imm(x || y, boolean());
+    case BinOp::kBitAnd:
+    case BinOp::kBitOr:
+    case BinOp::kBitXor:
+    case BinOp::kShl:
+    case BinOp::kShr: return int_imm(eval_bitwise(op, t.elem, x, y), t);
   }
   return Expr();
 }
 
 }  // namespace
+
+int64_t eval_bitwise(BinOp op, DType t, int64_t x, int64_t y) {
+  int bits = static_cast<int>(dtype_size(t)) * 8;
+  bool is_unsigned = t == DType::kU8;
+  uint64_t mask = bits == 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1;
+  uint64_t ux = static_cast<uint64_t>(x) & mask;
+  switch (op) {
+    case BinOp::kBitAnd: return x & y;
+    case BinOp::kBitOr: return x | y;
+    case BinOp::kBitXor: return x ^ y;
+    case BinOp::kShl: return y < 0 || y >= bits ? 0 : static_cast<int64_t>(ux << y);
+    case BinOp::kShr:
+      if (is_unsigned) return y < 0 || y >= bits ? 0 : static_cast<int64_t>(ux >> y);
+      return y < 0 || y >= bits ? (x < 0 ? -1 : 0) : x >> y;
+    default: KILN_UNREACHABLE("eval_bitwise: " << binop_name(op));
+  }
+  return 0;
+}
 
 Expr::Expr(int64_t v) : node_(std::make_shared<IntImm>(i64(), v)) {}
 
@@ -223,6 +257,9 @@ Expr binary(BinOp op, Expr a, Expr b) {
   Type t = a.type();
   if (op == BinOp::kAnd || op == BinOp::kOr) {
     KILN_CHECK(t.is_bool()) << binop_name(op) << " needs bool operands, got " << t.str();
+  }
+  if (op >= BinOp::kBitAnd) {
+    KILN_CHECK(t.is_int()) << binop_name(op) << " needs integer operands, got " << t.str();
   }
   // Both operands lane-invariant: compute on scalars and broadcast once.
   if (t.lanes > 1) {

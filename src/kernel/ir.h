@@ -132,8 +132,16 @@ struct Load : ExprNode {
   Expr index;
   Load(Type t, Buffer b, Expr i) : ExprNode(NodeKind::kLoad, t), buffer(std::move(b)), index(std::move(i)) {}
 };
-enum class BinOp : uint8_t { kAdd, kSub, kMul, kDiv, kMod, kMin, kMax, kEQ, kNE, kLT, kLE, kGT, kGE, kAnd, kOr };
+enum class BinOp : uint8_t {
+  kAdd, kSub, kMul, kDiv, kMod, kMin, kMax, kEQ, kNE, kLT, kLE, kGT, kGE, kAnd, kOr,
+  // Integer (non-bool) bitwise ops. kShr is logical for unsigned types and
+  // arithmetic for signed ones; shifting by a negative amount or >= the bit
+  // width gives 0 (kShr of a negative signed value: -1).
+  kBitAnd, kBitOr, kBitXor, kShl, kShr,
+};
 const char* binop_name(BinOp op);
+// kBitAnd .. kShr on two values of integer dtype t (as stored: wrapped to t).
+int64_t eval_bitwise(BinOp op, DType t, int64_t x, int64_t y);
 // Integer kDiv/kMod truncate toward zero (C semantics). kMin/kMax on floats
 // propagate NaN like ONNX Min/Max. Comparisons yield bool.
 struct Binary : ExprNode {
@@ -160,6 +168,7 @@ enum class Intrinsic : uint8_t {
   kPow,        // pow(x, y) with C semantics for negative x and integral y
   kFma,        // fma(a, b, c) = a*b + c, one rounding
   kNot,        // logical not of a bool
+  kSin, kCos, kTan, kAsin, kAcos, kAtan,  // radians; asin/acos of |x| > 1 is NaN
 };
 const char* intrinsic_name(Intrinsic f);
 struct Call : ExprNode {

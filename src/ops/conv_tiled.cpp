@@ -64,8 +64,12 @@ class ConvTiler {
   Stmt build() {
     LoopNest nest;
     n_ = nest.add("n", p_.n);
-    gb_ = nest.add("gb", p_.group * blocks_);  // (group, output-channel block)
-    oh_ = nest.add("oh", rows_);
+    // One loop over (group, output-channel block, output row): the threads
+    // split many equal rows instead of a few channel blocks.
+    int64_t gbs = p_.group * blocks_;
+    Expr gbo = nest.add("gbo", gbs * rows_);
+    gb_ = rows_ == 1 ? gbo : gbs == 1 ? Expr(int64_t{0}) : gbo / Expr(rows_);
+    oh_ = rows_ == 1 ? Expr(int64_t{0}) : gbs == 1 ? gbo : gbo % Expr(rows_);
     int64_t tail = mg_ - (blocks_ - 1) * nr_;
     Stmt body = row(0, nr_);
     if (tail != nr_) {

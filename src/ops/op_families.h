@@ -55,7 +55,7 @@ Expected<kir::Stmt> lower_depthwise_tiled(const LowerContext& ctx, const ConvPar
 Expected<kir::Stmt> lower_conv_1x1_rows(const LowerContext& ctx, const ConvParams& p);
 bool matmul_tiled_applies(const ir::Node& node, const MatMulParams& p, const KernelOptions& opts);
 Expected<kir::Stmt> lower_matmul_tiled(const LowerContext& ctx, const MatMulParams& p);
-// pool.cpp: MaxPool, AveragePool and LpPool over N-D windows.
+// pool.cpp: MaxPool, AveragePool, LpPool and MaxPoolIndices over N-D windows.
 Status infer_pool(const ir::Node& node, std::vector<ir::TensorType>* outputs);
 Expected<kir::Stmt> lower_pool(const LowerContext& ctx);
 // conv_transpose.cpp
@@ -73,6 +73,14 @@ kir::Expr element_mod(const ir::Node& node, const std::vector<kir::Expr>& out_id
 // argminmax.cpp: ArgMax and ArgMin.
 Status infer_argminmax(const ir::Node& node, std::vector<ir::TensorType>* outputs);
 Expected<kir::Stmt> lower_argminmax(const LowerContext& ctx);
+// bitwise.cpp: BitShift, BitwiseAnd/Or/Xor/Not.
+Status infer_bitwise(const ir::Node& node, std::vector<ir::TensorType>* outputs);
+kir::Expr element_bitwise(const ir::Node& node, const std::vector<kir::Expr>& out_idx, const ReadFn& read);
+// scatter.cpp: ScatterElements and ScatterND.
+Status infer_scatter_elements(const ir::Node& node, std::vector<ir::TensorType>* outputs);
+Expected<kir::Stmt> lower_scatter_elements(const LowerContext& ctx);
+Status infer_scatter_nd(const ir::Node& node, std::vector<ir::TensorType>* outputs);
+Expected<kir::Stmt> lower_scatter_nd(const LowerContext& ctx);
 // cumsum.cpp
 Status infer_cumsum(const ir::Node& node, std::vector<ir::TensorType>* outputs);
 Expected<kir::Stmt> lower_cumsum(const LowerContext& ctx);

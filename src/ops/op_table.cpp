@@ -36,6 +36,12 @@ OpInfo entry_for(OpKind op) {
     case OpKind::kCeil:
     case OpKind::kNot:
     case OpKind::kRound:
+    case OpKind::kSin:
+    case OpKind::kCos:
+    case OpKind::kTan:
+    case OpKind::kAsin:
+    case OpKind::kAcos:
+    case OpKind::kAtan:
     case OpKind::kCast: return {infer_unary, element_unary, nullptr};
     case OpKind::kAdd:
     case OpKind::kSub:
@@ -60,7 +66,8 @@ OpInfo entry_for(OpKind op) {
     case OpKind::kMatMul: return {infer_matmul, nullptr, lower_matmul};
     case OpKind::kMaxPool:
     case OpKind::kAveragePool:
-    case OpKind::kLpPool: return {infer_pool, nullptr, lower_pool};
+    case OpKind::kLpPool:
+    case OpKind::kMaxPoolIndices: return {infer_pool, nullptr, lower_pool};
     case OpKind::kConvTranspose: return {infer_conv_transpose, nullptr, lower_conv_transpose};
     case OpKind::kReduceMean:
     case OpKind::kReduceSum:
@@ -76,6 +83,13 @@ OpInfo entry_for(OpKind op) {
     case OpKind::kGatherElements: return {infer_gather_elements, element_gather_elements, nullptr};
     case OpKind::kGatherND: return {infer_gather_nd, element_gather_nd, nullptr};
     case OpKind::kTopKIndices: return {infer_topk_indices, nullptr, lower_topk_indices};
+    case OpKind::kScatterElements: return {infer_scatter_elements, nullptr, lower_scatter_elements};
+    case OpKind::kScatterND: return {infer_scatter_nd, nullptr, lower_scatter_nd};
+    case OpKind::kBitShift:
+    case OpKind::kBitwiseAnd:
+    case OpKind::kBitwiseOr:
+    case OpKind::kBitwiseXor:
+    case OpKind::kBitwiseNot: return {infer_bitwise, element_bitwise, nullptr};
   }
   KILN_UNREACHABLE("op_info: op " << static_cast<int>(op) << " is missing from op_table.cpp");
 }

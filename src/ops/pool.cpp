@@ -6,6 +6,9 @@
 // or with count_include_pad by the window's positions inside the padded input
 // (not the ceil_mode overhang beyond it), as ONNX Runtime does. LpPool is
 // (sum over in-bounds taps of |x|^p)^(1/p): padding contributes zeros.
+// MaxPoolIndices gives MaxPool's int64 Indices output: the flat index into the
+// input of each window's first maximum (storage_order:i 1: spatial dims
+// column-major), as the ONNX reference computes it.
 #include "ops/op_families.h"
 
 namespace kiln::ops {
@@ -20,7 +23,8 @@ struct PoolParams {
   int64_t n, c;
   std::vector<int64_t> in, kernel, strides, pad_begin, pad_end, dilations, out;
   bool count_include_pad;
-  int64_t p;  // LpPool's norm
+  int64_t p;              // LpPool's norm
+  int64_t storage_order;  // MaxPoolIndices: 1 for column-major spatial indices
 };
 
 // ONNX's output size; with ceil_mode the last window must start inside the
@@ -44,7 +48,8 @@ Expected<PoolParams> pool_params(const ir::Node& node) {
   const ir::TensorType& x = node.inputs[0]->type;
   if (x.rank() < 3) return Status::invalid(name + " needs an input of rank 3 or more (N, C, spatial...), got " + x.str());
   size_t k = static_cast<size_t>(x.rank() - 2);
-  if (node.op != OpKind::kMaxPool || dtype_is_float(x.dtype)) {
+  bool is_max = node.op == OpKind::kMaxPool || node.op == OpKind::kMaxPoolIndices;
+  if (!is_max || dtype_is_float(x.dtype)) {
     KILN_RETURN_IF_ERROR(check_float_input(node, 0));
   } else if (x.dtype == DType::kBool) {
     return Status::invalid("MaxPool does not take a bool input (" + x.str() + ")");
@@ -81,6 +86,7 @@ Expected<PoolParams> pool_params(const ir::Node& node) {
   }
   p.count_include_pad = node.attrs.get_int("count_include_pad", 0) != 0;
   p.p = node.attrs.get_int("p", 2);
+  p.storage_order = node.attrs.get_int("storage_order", 0);
   if (node.op == OpKind::kLpPool && p.p < 1)
     return Status::invalid("LpPool p " + std::to_string(p.p) + " must be positive");
   return p;
@@ -92,7 +98,8 @@ Status infer_pool(const ir::Node& node, std::vector<ir::TensorType>* outputs) {
   KILN_ASSIGN_OR_RETURN(PoolParams p, pool_params(node));
   ir::Shape out = {p.n, p.c};
   out.insert(out.end(), p.out.begin(), p.out.end());
-  outputs->assign(1, ir::TensorType{node.inputs[0]->type.dtype, out});
+  DType dt = node.op == OpKind::kMaxPoolIndices ? DType::kI64 : node.inputs[0]->type.dtype;
+  outputs->assign(1, ir::TensorType{dt, out});
   return Status::ok();
 }
 
@@ -118,8 +125,15 @@ Expected<Stmt> lower_pool(const LowerContext& ctx) {
     o.push_back(last);
     kir::Buffer acc = kir::make_buffer("acc", dt);
     kir::Buffer cnt = kir::make_buffer("cnt", dt);
+    kir::Buffer arg = kir::make_buffer("arg", DType::kI64);
     std::vector<Expr> kv, read_idx = {n, c};
     Expr inside, counted;
+    // The flat input index of the tap (MaxPoolIndices): (n * C + c) * spatial size
+    // plus the spatial offset, row-major or (storage_order 1) column-major.
+    int64_t spatial = 1;
+    for (int64_t d : p.in) spatial *= d;
+    Expr flat = (n * Expr(p.c) + c) * Expr(spatial);
+    std::vector<Expr> taps_in;
     for (size_t i = 0; i < k; ++i) {
       kv.push_back(kir::var("k" + std::to_string(i)));
       Expr ii = o[i] * Expr(p.strides[i]) + kv[i] * Expr(p.dilations[i]) - Expr(p.pad_begin[i]);
@@ -128,7 +142,16 @@ Expected<Stmt> lower_pool(const LowerContext& ctx) {
       inside = i == 0 ? in_i : (inside && in_i);
       counted = i == 0 ? cnt_i : (counted && cnt_i);
       read_idx.push_back(clamp_index(ii, p.in[i]));
+      taps_in.push_back(ii);
     }
+    Expr offset = Expr(int64_t{0});
+    int64_t step = 1;
+    for (size_t j = 0; j < k; ++j) {
+      size_t i = p.storage_order == 1 ? j : k - 1 - j;
+      offset = offset + taps_in[i] * Expr(step);
+      step *= p.in[i];
+    }
+    flat = flat + offset;
     Expr xv = ctx.read(0, read_idx);
     Expr a0 = kir::load(acc, zero);
     std::vector<Stmt> update;
@@ -136,6 +159,13 @@ Expected<Stmt> lower_pool(const LowerContext& ctx) {
     if (op == OpKind::kMaxPool) {
       init = lowest_value(dt);
       update.push_back(kir::store(acc, zero, kir::select(inside, kir::max(a0, xv), a0)));
+    } else if (op == OpKind::kMaxPoolIndices) {
+      // The first in-bounds tap, then each strictly larger one.
+      init = lowest_value(dt);
+      Expr i0 = kir::load(arg, zero);
+      Expr better = inside && (xv > a0 || i0 < zero);
+      update.push_back(kir::store(acc, zero, kir::select(better, xv, a0)));
+      update.push_back(kir::store(arg, zero, kir::select(better, flat, i0)));
     } else {
       init = fzero;
       Expr term = xv;
@@ -152,7 +182,7 @@ Expected<Stmt> lower_pool(const LowerContext& ctx) {
     }
     Stmt red = kir::block(update);
     for (size_t i = k; i-- > 0;) red = kir::for_loop(kv[i], zero, Expr(p.kernel[i]), kir::ForKind::kSerial, red);
-    Expr result = kir::load(acc, zero);
+    Expr result = op == OpKind::kMaxPoolIndices ? kir::load(arg, zero) : kir::load(acc, zero);
     if (op == OpKind::kAveragePool) {
       // A window with nothing to count (possible with dilations) gives 0, as in ONNX Runtime.
       result = result / kir::max(kir::load(cnt, zero), kir::make_const(t, 1));
@@ -163,11 +193,13 @@ Expected<Stmt> lower_pool(const LowerContext& ctx) {
     }
     std::vector<Stmt> body = {kir::store(acc, zero, init)};
     if (op == OpKind::kAveragePool) body.push_back(kir::store(cnt, zero, fzero));
+    if (op == OpKind::kMaxPoolIndices) body.push_back(kir::store(arg, zero, Expr(int64_t{-1})));
     body.push_back(red);
     std::vector<Expr> out_idx = {n, c};
     out_idx.insert(out_idx.end(), o.begin(), o.end());
     body.push_back(ctx.write(0, out_idx, result));
     Stmt s = kir::allocate(acc, Expr(int64_t{1}), kir::block(body));
+    if (op == OpKind::kMaxPoolIndices) s = kir::allocate(arg, Expr(int64_t{1}), s);
     return op == OpKind::kAveragePool ? kir::allocate(cnt, Expr(int64_t{1}), s) : s;
   };
   int64_t last = p.out[k - 1];

@@ -94,6 +94,12 @@ Expr element_unary(const ir::Node& node, const std::vector<Expr>& out_idx, const
     case OpKind::kFloor: return kir::call(Intrinsic::kFloor, {x});
     case OpKind::kCeil: return kir::call(Intrinsic::kCeil, {x});
     case OpKind::kRound: return kir::call(Intrinsic::kRoundEven, {x});
+    case OpKind::kSin: return kir::call(Intrinsic::kSin, {x});
+    case OpKind::kCos: return kir::call(Intrinsic::kCos, {x});
+    case OpKind::kTan: return kir::call(Intrinsic::kTan, {x});
+    case OpKind::kAsin: return kir::call(Intrinsic::kAsin, {x});
+    case OpKind::kAcos: return kir::call(Intrinsic::kAcos, {x});
+    case OpKind::kAtan: return kir::call(Intrinsic::kAtan, {x});
     case OpKind::kNot: return kir::call(Intrinsic::kNot, {x});
     case OpKind::kCast: {
       kir::Type to = scalar_type(static_cast<DType>(a.get_int("to")));

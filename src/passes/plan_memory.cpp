@@ -116,7 +116,9 @@ MemoryPlan plan_memory(const ir::Graph& g, const std::vector<lower::FusedGroup>&
       if (!plan.location.count(root)) {
         KILN_CHECK(root->is_constant()) << "value " << root->name << " read before it is computed";
         int64_t off = align_up(static_cast<int64_t>(plan.weights.size()));
-        plan.weights.resize(static_cast<size_t>(off + root->constant->num_bytes()), 0);
+        // An empty constant still gets one byte, so that its offset lies inside the blob.
+        int64_t bytes = std::max<int64_t>(root->constant->num_bytes(), 1);
+        plan.weights.resize(static_cast<size_t>(off + bytes), 0);
         std::copy(root->constant->bytes(), root->constant->bytes() + root->constant->num_bytes(),
                   plan.weights.begin() + off);
         plan.location[root] = {codegen::KernelArg::Kind::kWeights, off};

@@ -1,4 +1,4 @@
-// Inline math intrinsics (exp, log, erf, tanh, sigmoid, pow) vs std:: in double,
+// Inline math intrinsics (exp, log, erf, tanh, sigmoid, pow, sin .. atan) vs std:: in double,
 // scalar and vector code, over a sweep plus the special values.
 #include <gtest/gtest.h>
 
@@ -87,6 +87,73 @@ TEST(Math, Log) { check(Intrinsic::kLog, [](double x) { return std::log(x); }, 2
 TEST(Math, Erf) { check(Intrinsic::kErf, [](double x) { return std::erf(x); }, 5e-7, 1e-45); }
 TEST(Math, Tanh) { check(Intrinsic::kTanh, [](double x) { return std::tanh(x); }, 3e-7, 1e-45); }
 TEST(Math, Sigmoid) { check(Intrinsic::kSigmoid, sigmoid_ref, 3e-7, 1e-44); }
+
+// The trigonometric functions reduce in f64, so they stay accurate for huge
+// arguments too (the sweep reaches +-1e38); Trig adds a dense mid-range sweep.
+TEST(Math, Sin) { check(Intrinsic::kSin, [](double x) { return std::sin(x); }, 3e-7, 1e-45); }
+TEST(Math, Cos) { check(Intrinsic::kCos, [](double x) { return std::cos(x); }, 3e-7, 1e-45); }
+TEST(Math, Tan) { check(Intrinsic::kTan, [](double x) { return std::tan(x); }, 5e-7, 1e-45); }
+TEST(Math, Asin) { check(Intrinsic::kAsin, [](double x) { return std::asin(x); }, 3e-7, 1e-45); }
+TEST(Math, Acos) { check(Intrinsic::kAcos, [](double x) { return std::acos(x); }, 3e-7, 1e-45); }
+TEST(Math, Atan) { check(Intrinsic::kAtan, [](double x) { return std::atan(x); }, 3e-7, 1e-45); }
+
+TEST(Math, TrigRanges) {
+  std::vector<float> x;
+  for (float v = -1.0f; v <= 1.0f; v += 0.00173f) x.push_back(v);
+  for (float v = 1000.0f; v < 3e7f; v *= 1.0137f) {
+    x.push_back(v);
+    x.push_back(-v);
+  }
+  // Near multiples of pi/2, where sin/cos/tan cancel hardest.
+  for (int k = 1; k < 2000; k += 7) x.push_back(static_cast<float>(k * 1.5707963267948966));
+  for (float v : {1.0f, -1.0f, 0.5f, -0.5f, 0.49999f, 0.50001f, 1.00001f, -1.00001f, 1e-30f, 16777215.0f, 16777216.0f,
+                  -16777218.0f, 3.4e38f, -3.4e38f})
+    x.push_back(v);
+  while (x.size() % 8) x.push_back(0.25f);
+  struct Case {
+    Intrinsic fn;
+    double (*ref)(double);
+    double tol;
+  };
+  for (Case cs : {Case{Intrinsic::kSin, [](double v) { return std::sin(v); }, 3e-7},
+                  Case{Intrinsic::kCos, [](double v) { return std::cos(v); }, 3e-7},
+                  Case{Intrinsic::kTan, [](double v) { return std::tan(v); }, 5e-7},
+                  Case{Intrinsic::kAsin, [](double v) { return std::asin(v); }, 3e-7},
+                  Case{Intrinsic::kAcos, [](double v) { return std::acos(v); }, 3e-7},
+                  Case{Intrinsic::kAtan, [](double v) { return std::atan(v); }, 3e-7}}) {
+    for (auto& got : run_unary(cs.fn, x, nullptr)) {
+      for (size_t k = 0; k < x.size(); ++k) {
+        double want = cs.ref(x[k]);
+        if (std::isnan(want)) {
+          EXPECT_TRUE(std::isnan(got[k])) << intrinsic_name(cs.fn) << "(" << x[k] << ") = " << got[k];
+          continue;
+        }
+        double err = std::fabs(got[k] - want);
+        // Relative to the result, but at least half an f32 ulp of it (rounding alone).
+        double ulp = std::fabs(std::nextafter(static_cast<float>(want), 1e30f) - static_cast<float>(want));
+        EXPECT_LE(err, std::max(cs.tol * std::fabs(want), ulp)) << intrinsic_name(cs.fn) << "(" << x[k] << ") = "
+                                                                << got[k] << ", want " << want;
+      }
+    }
+  }
+  // Infinities and NaN: sin/cos/tan are NaN, atan(+-inf) = +-pi/2.
+  std::vector<float> s{kInf, -kInf, NAN, 0.0f, -0.0f, 2.0f, -2.0f, 1.0f};
+  for (Intrinsic fn : {Intrinsic::kSin, Intrinsic::kCos, Intrinsic::kTan, Intrinsic::kAsin, Intrinsic::kAcos}) {
+    for (auto& got : run_unary(fn, s, nullptr)) {
+      for (int k = 0; k < 3; ++k) EXPECT_TRUE(std::isnan(got[k])) << intrinsic_name(fn) << "(" << s[k] << ")";
+    }
+  }
+  for (auto& got : run_unary(Intrinsic::kAtan, s, nullptr)) {
+    EXPECT_FLOAT_EQ(got[0], 1.5707963f);
+    EXPECT_FLOAT_EQ(got[1], -1.5707963f);
+    EXPECT_TRUE(std::isnan(got[2]));
+    EXPECT_EQ(got[3], 0.0f);
+    EXPECT_TRUE(std::signbit(got[4]));
+  }
+  for (auto& got : run_unary(Intrinsic::kSin, s, nullptr)) EXPECT_TRUE(std::signbit(got[4])) << "sin(-0)";
+  for (auto& got : run_unary(Intrinsic::kAsin, s, nullptr)) EXPECT_TRUE(std::isnan(got[5]) && std::isnan(got[6]));
+  for (auto& got : run_unary(Intrinsic::kAcos, s, nullptr)) EXPECT_EQ(got[7], 0.0f);
+}
 
 TEST(Math, SpecialValues) {
   std::vector<float> x{100.0f, -100.0f, 0.0f, -1.0f, kInf, -kInf, 20.0f, -20.0f, -110.0f};

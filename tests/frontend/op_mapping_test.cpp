@@ -101,13 +101,20 @@ TEST_F(OpMappingTest, PoolsAndGlobalPools) {
   EXPECT_EQ(output(*g, "y")->type.shape, (ir::Shape{1, 2, 1, 1}));
 }
 
-TEST_F(OpMappingTest, MaxPoolIndicesUnsupported) {
+TEST_F(OpMappingTest, MaxPoolIndicesOutput) {
   onnx::ModelProto m = make_model();
   add_input(m, "x", {"1", "2", "8", "8"});
   auto* mp = add_node(m, "MaxPool", {"x"}, {"p", "idx"}, "pool");
   set_attr(mp, "kernel_shape", std::vector<int64_t>{2, 2});
+  set_attr(mp, "storage_order", int64_t{1});
   add_output(m, "idx");
-  EXPECT_EQ(import_error(m), "MaxPool 'pool': the Indices output of MaxPool is not supported");
+  auto g = import_ok(m);
+  ASSERT_TRUE(g);
+  const ir::Node* idx = only_node(*g, OpKind::kMaxPoolIndices);
+  EXPECT_EQ(idx->attrs.get_int("storage_order"), 1);
+  EXPECT_EQ(output(*g, "idx")->type.str(), "int64[1x2x7x7]");
+  mp->mutable_attribute(1)->set_i(2);
+  EXPECT_EQ(import_error(m), "MaxPool 'pool': storage_order 2 must be 0 or 1");
 }
 
 TEST_F(OpMappingTest, ClipAttributeForm) {

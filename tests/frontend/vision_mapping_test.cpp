@@ -64,6 +64,27 @@ TEST_F(VisionMappingTest, ConvTransposeOutputShapeSetsPads) {
   EXPECT_EQ(output(*g, "y")->type.shape, (ir::Shape{1, 2, 10, 8}));
 }
 
+TEST_F(VisionMappingTest, ConvTransposeWithKernelEqualToStrideIsMatMul) {
+  onnx::ModelProto m = make_model();
+  add_input(m, "x", {"1", "3", "4", "5"});
+  add_f32_initializer(m, "w", {3, 2, 2, 2}, std::vector<float>(24, 1.f));
+  add_f32_initializer(m, "b", {2}, {1, 2});
+  auto* n = add_node(m, "ConvTranspose", {"x", "w", "b"}, {"y"}, "up");
+  set_attr(n, "strides", Ints{2, 2});
+  add_output(m, "y");
+  auto g = import_ok(m);
+  ASSERT_TRUE(g);
+  // (The weight and bias Reshapes fold later, in the constant-folding pass.)
+  EXPECT_EQ(op_names(*g), (std::vector<std::string>{"Transpose", "Reshape", "Reshape", "MatMul", "Reshape", "Transpose",
+                                                    "Reshape", "Reshape", "Add"}));
+  EXPECT_EQ(only_node(*g, OpKind::kMatMul)->outputs[0]->type.shape, (ir::Shape{20, 8}));
+  EXPECT_EQ(output(*g, "y")->type.shape, (ir::Shape{1, 2, 8, 10}));
+  set_attr(n, "pads", Ints{1, 0, 0, 0});  // pads: the gather lowering
+  g = import_ok(m);
+  ASSERT_TRUE(g);
+  EXPECT_EQ(op_names(*g), (std::vector<std::string>{"ConvTranspose"}));
+}
+
 TEST_F(VisionMappingTest, LpPoolAndGlobalLpPool) {
   onnx::ModelProto m = make_model(18);
   add_input(m, "x", {"1", "2", "6"});
@@ -144,6 +165,9 @@ TEST_F(VisionMappingTest, ResizeErrors) {
   n->clear_attribute();
   set_attr(n, "coordinate_transformation_mode", std::string("diagonal"));
   EXPECT_EQ(import_error(m), "Resize 'resize': unknown coordinate_transformation_mode 'diagonal'");
+  n->clear_attribute();
+  m.mutable_graph()->mutable_initializer(0)->set_float_data(3, 1e30f);  // a hostile scale
+  EXPECT_TRUE(contains(import_error(m), "must be positive and keep the axis under 2^31"));
 }
 
 TEST_F(VisionMappingTest, PadModes) {
@@ -168,6 +192,51 @@ TEST_F(VisionMappingTest, PadModes) {
   EXPECT_EQ(output(*g, "y")->type.shape, (ir::Shape{1, 9}));
   n->mutable_attribute(0)->set_s("mirror");
   EXPECT_EQ(import_error(m), "Pad 'pad': unknown mode 'mirror'");
+  n->mutable_attribute(0)->set_s("edge");
+  m.mutable_graph()->mutable_initializer(0)->set_int64_data(1, int64_t{1} << 40);
+  EXPECT_EQ(import_error(m), "Pad 'pad': pad 1099511627776 is out of range (|pad| < 2^31)");
+}
+
+TEST_F(VisionMappingTest, PadValueInputAndOldAttributeForm) {
+  onnx::ModelProto m = make_model(13);
+  add_input(m, "x", {"2", "3"});
+  add_input(m, "v", {});
+  add_i64_initializer(m, "pads", {4}, {0, 1, -1, 0});
+  add_node(m, "Pad", {"x", "pads", "v"}, {"y"}, "pad");
+  add_output(m, "y");
+  auto g = import_ok(m);
+  ASSERT_TRUE(g);
+  // The negative end pad crops a row first; the fill is the runtime value v.
+  EXPECT_EQ(op_names(*g), (std::vector<std::string>{"Slice", "Gather", "Where"}));
+  EXPECT_EQ(g->nodes()[2]->inputs[2], g->inputs()[1]);
+  EXPECT_EQ(output(*g, "y")->type.shape, (ir::Shape{1, 4}));
+
+  onnx::ModelProto old = make_model(9);
+  add_input(old, "x", {"2", "3"});
+  auto* n = add_node(old, "Pad", {"x"}, {"y"}, "pad");
+  set_attr(n, "pads", Ints{1, 0, 0, 2});
+  set_attr(n, "mode", std::string("edge"));
+  add_output(old, "y");
+  g = import_ok(old);
+  ASSERT_TRUE(g);
+  EXPECT_EQ(gather_indices(*g, 0), (Ints{0, 0, 1}));
+  EXPECT_EQ(gather_indices(*g, 1), (Ints{0, 1, 2, 2, 2}));
+}
+
+TEST_F(VisionMappingTest, UpsampleScalesAttributeIsAsymmetricFloor) {
+  onnx::ModelProto m = make_model(7);
+  add_input(m, "x", {"1", "1", "2", "2"});
+  auto* n = add_node(m, "Upsample", {"x"}, {"y"}, "up");
+  auto* a = n->add_attribute();
+  a->set_name("scales");
+  a->set_type(onnx::AttributeProto::FLOATS);
+  for (float v : {1.f, 1.f, 2.f, 3.f}) a->add_floats(v);
+  add_output(m, "y");
+  auto g = import_ok(m);
+  ASSERT_TRUE(g);
+  EXPECT_EQ(gather_indices(*g, 0), (Ints{0, 0, 1, 1}));
+  EXPECT_EQ(gather_indices(*g, 1), (Ints{0, 0, 0, 1, 1, 1}));
+  EXPECT_EQ(output(*g, "y")->type.shape, (ir::Shape{1, 1, 4, 6}));
 }
 
 TEST_F(VisionMappingTest, DepthToSpaceAndBack) {

@@ -196,6 +196,11 @@ class KirInterpreter {
           case BinOp::kGE: z = x >= y; break;
           case BinOp::kAnd: z = x && y; break;
           case BinOp::kOr: z = x || y; break;
+          case BinOp::kBitAnd:
+          case BinOp::kBitOr:
+          case BinOp::kBitXor:
+          case BinOp::kShl:
+          case BinOp::kShr: z = kir::eval_bitwise(op->op, a.t.elem, x, y); break;
         }
         r.i[l] = wrap_int(t.elem, z);
       }
@@ -231,6 +236,12 @@ class KirInterpreter {
         case Intrinsic::kRoundEven: z = std::nearbyint(x); break;
         case Intrinsic::kPow: z = std::pow(x, args[1].as_f(l)); break;
         case Intrinsic::kFma: z = x * args[1].as_f(l) + args[2].as_f(l); break;
+        case Intrinsic::kSin: z = std::sin(x); break;
+        case Intrinsic::kCos: z = std::cos(x); break;
+        case Intrinsic::kTan: z = std::tan(x); break;
+        case Intrinsic::kAsin: z = std::asin(x); break;
+        case Intrinsic::kAcos: z = std::acos(x); break;
+        case Intrinsic::kAtan: z = std::atan(x); break;
         default: KILN_UNREACHABLE("interpreter: intrinsic");
       }
       r.f[l] = round_to(t.elem, z);

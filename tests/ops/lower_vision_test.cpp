@@ -106,6 +106,60 @@ TEST_F(LowerVisionTest, Pools1dAnd3d) {
   }
 }
 
+// The flat input index of each window's first maximum (storage_order 1: the
+// spatial dims column-major), as the ONNX reference.
+std::vector<double> argmax_ref(const PoolNd& p, int64_t storage_order, const HostTensor& x, const ir::Shape& out) {
+  const ir::Shape& s = x.type.shape;
+  size_t k = s.size() - 2;
+  std::vector<double> y;
+  for_each_index(out, [&](const Ints& o) {
+    double best = 0;
+    int64_t arg = -1;
+    for_each_index(ir::Shape(p.kernel.begin(), p.kernel.end()), [&](const Ints& kv) {
+      Ints in = {o[0], o[1]};
+      for (size_t i = 0; i < k; ++i) {
+        int64_t ii = o[2 + i] * p.strides[i] - p.pads[i] + kv[i] * p.dilations[i];
+        if (ii < 0 || ii >= s[2 + i]) return;
+        in.push_back(ii);
+      }
+      double v = x.get(flat(in, s));
+      if (arg >= 0 && !(v > best)) return;
+      best = v;
+      int64_t off = 0, step = 1;
+      for (size_t j = 0; j < k; ++j) {
+        size_t i = storage_order == 1 ? j : k - 1 - j;
+        off += in[2 + i] * step;
+        step *= s[2 + i];
+      }
+      arg = (o[0] * s[1] + o[1]) * step + off;
+    });
+    y.push_back(static_cast<double>(arg));
+  });
+  return y;
+}
+
+TEST_F(LowerVisionTest, MaxPoolIndices) {
+  // Rounded values make ties: the first maximum wins.
+  std::vector<double> v;
+  HostTensor r = HostTensor::random(DType::kF32, {2, 3, 9, 21}, 5, -3, 3);
+  for (int64_t i = 0; i < r.type.num_elements(); ++i) v.push_back(std::round(r.get(i)));
+  HostTensor x = HostTensor::of(DType::kF32, {2, 3, 9, 21}, v);
+  PoolNd p = {{3, 2}, {2, 1}, {1, 0, 1, 1}, {1, 2}, false, false};
+  for (int64_t order : {0, 1}) {
+    Attrs a = Attrs().set("kernel", p.kernel).set("strides", p.strides).set("pads", p.pads)
+                  .set("dilations", p.dilations).set("storage_order", order);
+    const ir::Node& n = node(OpKind::kMaxPoolIndices, {x}, a);
+    EXPECT_EQ(n.outputs[0]->type.dtype, DType::kI64);
+    SCOPED_TRACE("storage_order " + std::to_string(order));
+    check_node(n, {x}, argmax_ref(p, order, x, n.outputs[0]->type.shape), 0);
+  }
+  HostTensor x1 = HostTensor::random(DType::kF32, {1, 2, 30}, 6);
+  PoolNd p1 = {{4}, {3}, {1, 2}, {1}, false, false};
+  const ir::Node& n1 = node(OpKind::kMaxPoolIndices, {x1}, Attrs().set("kernel", p1.kernel).set("strides", p1.strides)
+                                                           .set("pads", p1.pads));
+  check_node(n1, {x1}, argmax_ref(p1, 0, x1, n1.outputs[0]->type.shape), 0);
+}
+
 TEST_F(LowerVisionTest, PoolOutputShapes) {
   HostTensor x = HostTensor::random(DType::kF32, {1, 2, 10}, 1);
   const ir::Node& n = node(OpKind::kMaxPool, {x}, Attrs().set("kernel", Ints{3}).set("strides", Ints{2}).set("ceil_mode", int64_t{1}));
@@ -160,6 +214,9 @@ TEST_F(LowerVisionTest, ConvTranspose) {
       {{1, 1, 3, 3}, {1, 2, 3, 3}, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, {0, 0}, false},
       {{2, 3, 4, 5}, {3, 2, 3, 3}, 1, {3, 2}, {1, 2, 1, 0}, {1, 1}, {1, 1}, true},
       {{1, 4, 5, 4}, {4, 3, 2, 3}, 2, {2, 2}, {0, 1, 1, 0}, {2, 1}, {0, 1}, true},
+      {{1, 3, 4, 37}, {3, 4, 3, 4}, 1, {2, 2}, {1, 1, 1, 1}, {1, 1}, {0, 1}, true},  // wide: vectorized phases
+      {{1, 4, 3, 19}, {4, 4, 2, 3}, 2, {1, 2}, {0, 1, 1, 0}, {1, 1}, {0, 0}, true},  // 2 groups, 4-channel blocks
+      {{1, 2, 3, 20}, {2, 2, 1, 1}, 1, {3, 3}, {0, 0, 0, 0}, {1, 1}, {2, 2}, true},  // phases without taps
       {{1, 2, 9}, {2, 3, 4}, 1, {2}, {1, 2}, {1}, {1}, true},                                     // 1-D
       {{1, 2, 3, 4, 3}, {2, 2, 2, 3, 2}, 1, {2, 1, 2}, {0, 1, 0, 0, 0, 1}, {1, 1, 2}, {1, 0, 0}, false},  // 3-D
   };

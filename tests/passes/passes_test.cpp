@@ -120,6 +120,20 @@ TEST(MemoryPlan, ReusesDeadBuffersAndAliasesReshape) {
   EXPECT_EQ(plan.arena_bytes, 2 * 4096);
 }
 
+TEST(MemoryPlan, EmptyConstantLiesInsideTheWeights) {
+  Graph g;
+  Value* x = g.add_input("x", {DType::kF32, {2}});
+  Value* empty = g.add_constant("empty", Tensor(ir::TensorType{DType::kF32, {0}}));
+  Value* c = must(g.add(OpKind::kConcat, "cat", {x, empty}, ir::Attrs().set("axis", int64_t{0})));
+  g.add_output("y", c);
+  ASSERT_TRUE(materialize_outputs(g).is_ok());
+  MemoryPlan plan = plan_memory(g, {{{g.nodes()[0].get()}}});
+  const codegen::KernelArg& loc = plan.location.at(empty);
+  EXPECT_EQ(loc.kind, codegen::KernelArg::Kind::kWeights);
+  EXPECT_LT(loc.value, static_cast<int64_t>(plan.weights.size()));
+  EXPECT_EQ(plan.weights.size() % kBufferAlignment, 0u);
+}
+
 TEST(MaterializeOutputs, CopiesInputsAndDuplicates) {
   Graph g;
   Value* x = g.add_input("x", {DType::kF32, {4}});

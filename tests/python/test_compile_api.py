@@ -57,3 +57,41 @@ def test_compile_errors_are_kiln_errors(tmp_path):
         kiln.compile(42, tmp_path / "out")
     with pytest.raises(kiln.KilnError, match="input_shapes"):
         kiln.compile(relu_add_model(), tmp_path / "out", input_shapes={"x": "abc"})
+
+
+def tile_model():
+    """y = Tile(x, repeats) with repeats a graph input."""
+    graph = helper.make_graph([helper.make_node("Tile", ["x", "repeats"], ["y"])], "tile",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3]),
+                               helper.make_tensor_value_info("repeats", TensorProto.INT64, [2])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+
+
+def test_compile_with_constant_inputs(tmp_path):
+    kiln.compile(tile_model(), tmp_path / "m", constant_inputs={"repeats": np.array([2, 1], np.int64)})
+    m = kiln.load(tmp_path / "m")
+    assert [i.name for i in m.inputs] == ["x"]
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    np.testing.assert_array_equal(m(x), np.tile(x, (2, 1)))
+
+
+def test_constant_input_scalar(tmp_path):
+    """A 0-d array freezes a scalar input (CumSum's axis)."""
+    graph = helper.make_graph([helper.make_node("CumSum", ["x", "axis"], ["y"])], "cumsum",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3]),
+                               helper.make_tensor_value_info("axis", TensorProto.INT64, [])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
+    kiln.compile(model, tmp_path / "m", constant_inputs={"axis": np.array(1, np.int64)})
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    np.testing.assert_array_equal(kiln.load(tmp_path / "m")(x), np.cumsum(x, axis=1))
+
+
+def test_constant_inputs_errors(tmp_path):
+    with pytest.raises(kiln.KilnError, match="'repeats' is int32 but the model's input is int64"):
+        kiln.compile(tile_model(), tmp_path / "a", constant_inputs={"repeats": np.array([2, 1], np.int32)})
+    with pytest.raises(kiln.KilnError, match="'reps', which is not an input"):
+        kiln.compile(tile_model(), tmp_path / "b", constant_inputs={"reps": np.array([2, 1], np.int64)})
+    with pytest.raises(kiln.KilnError, match="dtype complex64"):
+        kiln.compile(tile_model(), tmp_path / "c", constant_inputs={"repeats": np.zeros(2, np.complex64)})

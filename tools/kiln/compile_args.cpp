@@ -2,7 +2,10 @@
 // --optimization, and the checks that need no model (required options, layout).
 #include "compile_args.h"
 
+#include <cstring>
 #include <optional>
+
+#include "npy.h"
 
 namespace kiln::cli {
 
@@ -12,7 +15,27 @@ constexpr const char* kSeeHelp = " (see kiln compile --help)";
 
 // The `--` options compile accepts; all but --bundle and --help take a value.
 constexpr const char* kValueOptions[] = {"--input_path", "--output_path", "--target",
-                                         "--layout",     "--optimization", "--input_shapes"};
+                                         "--layout",     "--optimization", "--input_shapes",
+                                         "--constant_input"};
+
+// "--constant_input NAME=FILE.npy": reads the array into options->constant_inputs.
+Status add_constant_input(const std::string& value, CompileOptions* options) {
+  const std::string where = "--constant_input '" + value + "': ";
+  size_t eq = value.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == value.size())
+    return Status::invalid(where + "expected NAME=FILE.npy" + std::string(kSeeHelp));
+  std::string name = value.substr(0, eq), file = value.substr(eq + 1);
+  if (options->constant_inputs.count(name)) return Status::invalid("--constant_input names '" + name + "' twice");
+  npy::Array array;
+  if (std::string err = npy::read_npy(file, &array); !err.empty()) return Status::invalid(where + err);
+  ConstantInput c;
+  c.dtype = array.dtype;
+  c.shape = array.shape;
+  c.bytes.resize(array.data.size());
+  if (array.data.size()) std::memcpy(c.bytes.data(), array.data.data(), array.data.size());
+  options->constant_inputs[name] = std::move(c);
+  return Status::ok();
+}
 
 bool takes_value(const std::string& name) {
   for (const char* o : kValueOptions) {
@@ -88,6 +111,8 @@ Expected<CompileArgs> parse_compile_args(const std::vector<std::string>& args) {
       if (std::string err = apply_optimization_flag(value, &o); !err.empty()) return Status::invalid(err);
     } else if (name == "--input_shapes") {
       if (std::string err = parse_input_shapes(value, &o); !err.empty()) return Status::invalid(err);
+    } else if (name == "--constant_input") {
+      KILN_RETURN_IF_ERROR(add_constant_input(value, &o));
     }
   }
 
@@ -125,6 +150,10 @@ options:
                              category:graph,iterations:<0-30000>  auto-tuning trials (log in
                                                                   DIR/optimization_artifacts/)
   --input_shapes SHAPES    pin symbolic dimensions: name:1x3x224x224[,name2:1x128]
+  --constant_input NAME=FILE.npy
+                           repeatable: freeze graph input NAME to the array in FILE.npy
+                           (its dtype and shape must match the input); it becomes a
+                           constant and is no longer an input of the compiled model
   --bundle                 also write one executable with the runtime inside
   --help                   show this text
 

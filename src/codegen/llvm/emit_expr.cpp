@@ -87,6 +87,21 @@ llvm::Value* KernelEmitter::emit_binary(const kir::Binary* op) {
     case BinOp::kGE: return u ? b_.CreateICmpUGE(a, b) : b_.CreateICmpSGE(a, b);
     case BinOp::kAnd: return b_.CreateAnd(a, b);
     case BinOp::kOr: return b_.CreateOr(a, b);
+    case BinOp::kBitAnd: return b_.CreateAnd(a, b);
+    case BinOp::kBitOr: return b_.CreateOr(a, b);
+    case BinOp::kBitXor: return b_.CreateXor(a, b);
+    case BinOp::kShl:
+    case BinOp::kShr: {
+      // LLVM shifts by >= the width are poison: out-of-range amounts (negative
+      // ones too, compared unsigned) give 0, or the sign fill for signed >>.
+      llvm::Value* width = llvm::ConstantInt::get(a->getType(), a->getType()->getScalarSizeInBits());
+      llvm::Value* in_range = b_.CreateICmpULT(b, width);
+      llvm::Value* zero = llvm::Constant::getNullValue(a->getType());
+      if (op->op == BinOp::kShl) return b_.CreateSelect(in_range, b_.CreateShl(a, b_.CreateSelect(in_range, b, zero)), zero);
+      if (u) return b_.CreateSelect(in_range, b_.CreateLShr(a, b_.CreateSelect(in_range, b, zero)), zero);
+      llvm::Value* last = llvm::ConstantInt::get(a->getType(), a->getType()->getScalarSizeInBits() - 1);
+      return b_.CreateAShr(a, b_.CreateSelect(in_range, b, last));
+    }
   }
   return nullptr;
 }
@@ -182,6 +197,12 @@ llvm::Value* KernelEmitter::emit_call(const kir::Call* op) {
     case Intrinsic::kTanh:
     case Intrinsic::kSigmoid:
     case Intrinsic::kErf:
+    case Intrinsic::kSin:
+    case Intrinsic::kCos:
+    case Intrinsic::kTan:
+    case Intrinsic::kAsin:
+    case Intrinsic::kAcos:
+    case Intrinsic::kAtan:
     case Intrinsic::kPow: {
       // The polynomials are f32: other float types convert around them.
       llvm::Type* f32t = value_type(kir::Type{DType::kF32, t.lanes});
@@ -193,6 +214,12 @@ llvm::Value* KernelEmitter::emit_call(const kir::Call* op) {
         case Intrinsic::kTanh: r = emit_tanh(b_, args[0]); break;
         case Intrinsic::kSigmoid: r = emit_sigmoid(b_, args[0]); break;
         case Intrinsic::kErf: r = emit_erf(b_, args[0]); break;
+        case Intrinsic::kSin: r = emit_sin(b_, args[0]); break;
+        case Intrinsic::kCos: r = emit_cos(b_, args[0]); break;
+        case Intrinsic::kTan: r = emit_tan(b_, args[0]); break;
+        case Intrinsic::kAsin: r = emit_asin(b_, args[0]); break;
+        case Intrinsic::kAcos: r = emit_acos(b_, args[0]); break;
+        case Intrinsic::kAtan: r = emit_atan(b_, args[0]); break;
         default: r = emit_pow(b_, args[0], args[1]); break;
       }
       return b_.CreateFPCast(r, value_type(t));

@@ -68,5 +68,11 @@ llvm::Value* emit_tanh(llvm::IRBuilder<>& b, llvm::Value* x);
 llvm::Value* emit_sigmoid(llvm::IRBuilder<>& b, llvm::Value* x);
 llvm::Value* emit_erf(llvm::IRBuilder<>& b, llvm::Value* x);
 llvm::Value* emit_pow(llvm::IRBuilder<>& b, llvm::Value* x, llvm::Value* y);
+llvm::Value* emit_sin(llvm::IRBuilder<>& b, llvm::Value* x);
+llvm::Value* emit_cos(llvm::IRBuilder<>& b, llvm::Value* x);
+llvm::Value* emit_tan(llvm::IRBuilder<>& b, llvm::Value* x);
+llvm::Value* emit_asin(llvm::IRBuilder<>& b, llvm::Value* x);
+llvm::Value* emit_acos(llvm::IRBuilder<>& b, llvm::Value* x);
+llvm::Value* emit_atan(llvm::IRBuilder<>& b, llvm::Value* x);
 
 }  // namespace kiln::codegen

@@ -73,13 +73,27 @@ Status map_range(NodeContext& ctx) {
     ctx.set_output(0, ctx.constant(make_int_tensor(dtype, {n}, v), "range"));
     return Status::ok();
   }
-  if (dtype != DType::kF32) return ctx.unsupported("Range of " + std::string(dtype_name(dtype)));
-  double s = start->get_f64(0), l = limit->get_f64(0), d = delta->get_f64(0);
+  // Range-27 allows float16 computed in `stash_type` precision (default 1, float):
+  // the float32 range cast to float16, which constant folding evaluates.
+  if (dtype == DType::kF16) {
+    int64_t stash = ctx.attr_int("stash_type", 1);
+    if (stash != 1)
+      return ctx.unsupported("Range of float16 with stash_type " + std::to_string(stash) +
+                             " (only 1, float, is)");
+  } else if (dtype != DType::kF32) {
+    return ctx.unsupported("Range of " + std::string(dtype_name(dtype)));
+  }
+  auto as_f32 = [](const ir::Tensor* t) { return static_cast<double>(static_cast<float>(t->get_f64(0))); };
+  double s = as_f32(start), l = as_f32(limit), d = as_f32(delta);
   if (d == 0) return ctx.error("delta is 0");
   int64_t n = std::max<int64_t>(0, static_cast<int64_t>(std::ceil((l - s) / d)));
   std::vector<float> v(n);
   for (int64_t i = 0; i < n; ++i) v[i] = static_cast<float>(s + i * d);
-  ctx.set_output(0, ctx.constant(ir::Tensor::from_f32({n}, v), "range"));
+  ir::Value* out = ctx.constant(ir::Tensor::from_f32({n}, v), "range");
+  if (dtype == DType::kF16) {
+    KILN_ASSIGN_OR_RETURN(out, ctx.add(ir::OpKind::kCast, {out}, ir::Attrs().set("to", static_cast<int64_t>(dtype))));
+  }
+  ctx.set_output(0, out);
   return Status::ok();
 }
 

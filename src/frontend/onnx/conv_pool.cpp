@@ -1,7 +1,8 @@
 // Conv, ConvTranspose, MaxPool, AveragePool, LpPool and the global pools -> core
 // ops, with ONNX's auto_pad and defaults resolved to explicit pads (all begins,
 // then all ends), strides, dilations. Pools and ConvTranspose take any number of
-// spatial dims; the core Conv is 2-D, so a 1-D Conv runs as N,C,1,L.
+// spatial dims; the core Conv is 2-D, so a 1-D Conv runs as N,C,1,L. A
+// ConvTranspose whose kernel tiles the output exactly runs as a MatMul.
 #include "frontend/onnx/op_table.h"
 
 namespace kiln::frontend {
@@ -63,6 +64,33 @@ Expected<size_t> spatial_dims(NodeContext& ctx, const Value* x) {
 ir::Shape insert_unit_dim(ir::Shape s) {
   s.insert(s.begin() + 2, 1);
   return s;
+}
+
+// ConvTranspose whose kernel equals its stride (U-Net's 2x2 stride-2 up-step),
+// without pads or groups: each input pixel writes its own kh x kw output tile,
+// so it is a MatMul [N*H*W, C] x [C, M*kh*kw] and a rearrangement of the tiles.
+Status map_conv_transpose_tiles(NodeContext& ctx, Value* x, Value* w) {
+  const ir::Shape& xs = x->type.shape;
+  const ir::Shape& ws = w->type.shape;
+  int64_t n = xs[0], c = xs[1], h = xs[2], wd = xs[3], m = ws[1], kh = ws[2], kw = ws[3];
+  if (ws[0] != c) return ctx.error("weight " + w->type.str() + " needs " + std::to_string(c) + " input channels");
+  ir::Attrs to_nhwc, from_tiles;
+  to_nhwc.set("perm", std::vector<int64_t>{0, 2, 3, 1});
+  from_tiles.set("perm", std::vector<int64_t>{0, 3, 1, 4, 2, 5});
+  KILN_ASSIGN_OR_RETURN(Value * xt, ctx.add(OpKind::kTranspose, {x}, to_nhwc, "nhwc"));
+  KILN_ASSIGN_OR_RETURN(Value * rows, ctx.reshape(xt, {n * h * wd, c}, "rows"));
+  KILN_ASSIGN_OR_RETURN(Value * wm, ctx.reshape(w, {c, m * kh * kw}, "weight_matrix"));
+  KILN_ASSIGN_OR_RETURN(Value * tiles, ctx.add(OpKind::kMatMul, {rows, wm}, {}, "tiles"));
+  KILN_ASSIGN_OR_RETURN(Value * t6, ctx.reshape(tiles, {n, h, wd, m, kh, kw}, "tiles_6d"));
+  KILN_ASSIGN_OR_RETURN(Value * placed, ctx.add(OpKind::kTranspose, {t6}, from_tiles, "placed"));
+  bool has_bias = ctx.has_input(2);
+  KILN_ASSIGN_OR_RETURN(Value * y, ctx.reshape(placed, {n, m, h * kh, wd * kw}, has_bias ? "unbiased" : ""));
+  if (has_bias) {
+    KILN_ASSIGN_OR_RETURN(Value * b, ctx.reshape(ctx.input(2), {m, 1, 1}, "bias"));
+    KILN_ASSIGN_OR_RETURN(y, ctx.add(OpKind::kAdd, {y, b}));
+  }
+  ctx.set_output(0, y);
+  return Status::ok();
 }
 
 }  // namespace
@@ -149,9 +177,13 @@ Status map_conv_transpose(NodeContext& ctx) {
   } else {
     return ctx.error("unknown auto_pad '" + auto_pad + "'");
   }
+  int64_t group = ctx.attr_int("group", 1);
+  bool exact_tiles = k == 2 && group == 1 && kernel == strides && dilations == std::vector<int64_t>(k, 1) &&
+                     pads == std::vector<int64_t>(2 * k, 0) && out_pad == std::vector<int64_t>(k, 0);
+  if (exact_tiles) return map_conv_transpose_tiles(ctx, x, w);
   ir::Attrs attrs;
   attrs.set("strides", strides).set("pads", pads).set("dilations", dilations).set("output_padding", out_pad);
-  attrs.set("group", ctx.attr_int("group", 1));
+  attrs.set("group", group);
   std::vector<Value*> ins = {x, w};
   if (ctx.has_input(2)) ins.push_back(ctx.input(2));
   KILN_ASSIGN_OR_RETURN(Value * y, ctx.add(OpKind::kConvTranspose, ins, attrs));
@@ -162,7 +194,6 @@ Status map_conv_transpose(NodeContext& ctx) {
 Status map_pool(NodeContext& ctx) {
   bool is_max = ctx.op_type() == "MaxPool";
   bool is_lp = ctx.op_type() == "LpPool";
-  if (is_max && ctx.output_used(1)) return ctx.unsupported("the Indices output of MaxPool");
   Value* x = ctx.input(0);
   KILN_ASSIGN_OR_RETURN(size_t k, spatial_dims(ctx, x));
   if (!ctx.has_attr("kernel_shape")) return ctx.error("attribute 'kernel_shape' is missing");
@@ -188,6 +219,14 @@ Status map_pool(NodeContext& ctx) {
   }
   KILN_ASSIGN_OR_RETURN(Value * y, ctx.add(op, {x}, attrs));
   ctx.set_output(0, y);
+  if (is_max && ctx.num_outputs() > 1 && ctx.output_used(1)) {
+    int64_t storage_order = ctx.attr_int("storage_order", 0);
+    if (storage_order != 0 && storage_order != 1)
+      return ctx.error("storage_order " + std::to_string(storage_order) + " must be 0 or 1");
+    attrs.set("storage_order", storage_order);
+    KILN_ASSIGN_OR_RETURN(Value * idx, ctx.add(OpKind::kMaxPoolIndices, {x}, attrs, "indices"));
+    ctx.set_output(1, idx);
+  }
   return Status::ok();
 }
 

@@ -116,8 +116,20 @@ Status map_clip(NodeContext& ctx) {
   return Status::ok();
 }
 
+// Cast/CastLike-24 `round_mode` only affects casts to float8e8m0, a type kiln
+// rejects; its value is still checked so a typo is not silently accepted.
+namespace {
+Status check_round_mode(NodeContext& ctx) {
+  if (!ctx.has_attr("round_mode")) return Status::ok();
+  std::string mode = ctx.attr_string("round_mode", "up");
+  if (mode == "up" || mode == "down" || mode == "nearest") return Status::ok();
+  return ctx.error("round_mode '" + mode + "' is not one of 'up', 'down', 'nearest'");
+}
+}  // namespace
+
 Status map_cast(NodeContext& ctx) {
   if (!ctx.has_attr("to")) return ctx.error("attribute 'to' is missing");
+  KILN_RETURN_IF_ERROR(check_round_mode(ctx));
   int64_t to = ctx.attr_int("to", 0);
   std::optional<DType> dtype = dtype_from_onnx(static_cast<int32_t>(to));
   if (!dtype) return ctx.unsupported("a cast to " + onnx_type_name(static_cast<int32_t>(to)));
@@ -144,6 +156,7 @@ Status map_binary(NodeContext& ctx) {
 }
 
 Status map_cast_like(NodeContext& ctx) {
+  KILN_RETURN_IF_ERROR(check_round_mode(ctx));
   Value* x = ctx.input(0);
   DType to = ctx.input(1)->type.dtype;
   if (x->type.dtype == to) {

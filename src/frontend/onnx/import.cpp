@@ -105,21 +105,54 @@ Expected<ir::Shape> input_shape(const onnx::ValueInfoProto& vi, const std::vecto
   return shape;
 }
 
-// Graph inputs that are not initializers become graph inputs of static type.
-Status add_inputs(const onnx::GraphProto& g, const InputShapes& input_shapes, ImportState& state) {
+// The graph input `vi` frozen to `value` (--constant_input): same dtype, and a
+// shape that matches the declared dims (symbolic ones take the given sizes).
+Status check_constant_input(const onnx::ValueInfoProto& vi, DType dtype, const ir::Tensor& value) {
+  const std::string& name = vi.name();
+  const ir::TensorType& t = value.type();
+  if (t.dtype != dtype)
+    return Status::invalid("--constant_input '" + name + "' is " + dtype_name(t.dtype) + " but the model's input is " +
+                           dtype_name(dtype));
+  const auto& tt = vi.type().tensor_type();
+  if (!tt.has_shape()) return Status::ok();
+  std::vector<std::string> dims;
+  for (const auto& d : tt.shape().dim())
+    dims.push_back(d.has_dim_value() && d.dim_value() >= 0 ? std::to_string(d.dim_value())
+                   : d.has_dim_param() && !d.dim_param().empty() ? d.dim_param() : "?");
+  bool match = dims.size() == t.shape.size();
+  for (int i = 0; match && i < tt.shape().dim_size(); ++i) {
+    const auto& d = tt.shape().dim(i);
+    if (d.has_dim_value() && d.dim_value() >= 0 && d.dim_value() != t.shape[i]) match = false;
+  }
+  if (!match)
+    return Status::invalid("--constant_input '" + name + "' has shape " + ir::shape_str(t.shape) +
+                           " but the model's input has shape " + (dims.empty() ? "scalar" : dims_str(dims)));
+  return Status::ok();
+}
+
+// Graph inputs that are not initializers become graph inputs of static type,
+// or constants when `constant_inputs` names them.
+Status add_inputs(const onnx::GraphProto& g, const InputShapes& input_shapes,
+                  const std::map<std::string, ir::Tensor>& constant_inputs, ImportState& state) {
   std::set<std::string> initializers;
   for (const auto& t : g.initializer()) initializers.insert(t.name());
   std::vector<const onnx::ValueInfoProto*> inputs;
   for (const auto& vi : g.input())
     if (!initializers.count(vi.name())) inputs.push_back(&vi);
-  for (const auto& [name, dims] : input_shapes) {
+  auto check_named = [&](const std::string& name, const std::string& flag) {
     bool known = std::any_of(inputs.begin(), inputs.end(), [&](auto* vi) { return vi->name() == name; });
-    if (known) continue;
+    if (known) return Status::ok();
     std::string names;
     for (auto* vi : inputs) names += (names.empty() ? "'" : ", '") + vi->name() + "'";
-    return Status::invalid("--input_shapes names '" + name + "', which is not an input of the model (its inputs: " +
+    return Status::invalid(flag + " names '" + name + "', which is not an input of the model (its inputs: " +
                            (names.empty() ? std::string("none") : names) + ")");
+  };
+  for (const auto& [name, dims] : input_shapes) {
+    KILN_RETURN_IF_ERROR(check_named(name, "--input_shapes"));
+    if (constant_inputs.count(name))
+      return Status::invalid("input '" + name + "' is named by both --input_shapes and --constant_input");
   }
+  for (const auto& [name, value] : constant_inputs) KILN_RETURN_IF_ERROR(check_named(name, "--constant_input"));
   for (const auto* vi : inputs) {
     if (!vi->type().has_tensor_type())
       return Status::invalid("input '" + vi->name() + "' is not a tensor; kiln supports tensor inputs only");
@@ -128,6 +161,11 @@ Status add_inputs(const onnx::GraphProto& g, const InputShapes& input_shapes, Im
     if (!dtype)
       return Status::invalid("input '" + vi->name() + "' has element type " + onnx_type_name(elem) +
                              ", which kiln does not support");
+    if (auto frozen = constant_inputs.find(vi->name()); frozen != constant_inputs.end()) {
+      KILN_RETURN_IF_ERROR(check_constant_input(*vi, *dtype, frozen->second));
+      state.values[vi->name()] = state.graph->add_constant(vi->name(), frozen->second);
+      continue;
+    }
     auto pin = input_shapes.find(vi->name());
     KILN_ASSIGN_OR_RETURN(ir::Shape shape,
                           input_shape(*vi, pin == input_shapes.end() ? nullptr : &pin->second));
@@ -161,7 +199,8 @@ Status map_node(const onnx::NodeProto& n, ImportState& state) {
 
 }  // namespace
 
-Expected<std::unique_ptr<ir::Graph>> import_onnx(const std::string& input_path, const InputShapes& input_shapes) {
+Expected<std::unique_ptr<ir::Graph>> import_onnx(const std::string& input_path, const InputShapes& input_shapes,
+                                                 const std::map<std::string, ir::Tensor>& constant_inputs) {
   KILN_ASSIGN_OR_RETURN(std::unique_ptr<LoadedModel> loaded, load_model(input_path));
   const onnx::GraphProto& g = loaded->model.graph();
   Status st = check_supported(loaded->model);
@@ -172,7 +211,7 @@ Expected<std::unique_ptr<ir::Graph>> import_onnx(const std::string& input_path, 
   state.graph = graph.get();
   state.opset = loaded->opset;
   state.model_dir = loaded->dir;
-  st = add_inputs(g, input_shapes, state);
+  st = add_inputs(g, input_shapes, constant_inputs, state);
   if (!st.is_ok()) return st;
   for (int i = 0; i < g.initializer_size(); ++i) {
     onnx::TensorProto* t = loaded->model.mutable_graph()->mutable_initializer(i);

@@ -13,7 +13,7 @@ namespace kiln::frontend {
 
 // Opsets of the default ONNX domain that the op mappers understand.
 inline constexpr int64_t kMinOpset = 7;
-inline constexpr int64_t kMaxOpset = 23;
+inline constexpr int64_t kMaxOpset = 27;  // ONNX 1.22; docs/opsets.md lists what changed after 23
 // IR versions accepted (3 = ONNX 1.0's opset imports .. 13 = ONNX 1.22).
 inline constexpr int64_t kMinIrVersion = 3;
 inline constexpr int64_t kMaxIrVersion = 13;

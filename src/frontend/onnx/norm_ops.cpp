@@ -151,7 +151,8 @@ Status map_lrn(NodeContext& ctx) {
   KILN_RETURN_IF_ERROR(check_float(ctx, x));
   if (x->type.rank() < 3) return ctx.error("input " + x->type.str() + " needs rank 3 or more (N, C, spatial...)");
   int64_t size = ctx.attr_int("size", 0);
-  if (size < 1) return ctx.error("size " + std::to_string(size) + " must be positive");
+  if (size < 1 || size > 2 * x->type.shape[1] + 1)
+    return ctx.error("size " + std::to_string(size) + " must be positive and at most 2 * channels + 1");
   DType dt = x->type.dtype;
   int64_t n = x->type.shape[0], c = x->type.shape[1];
   KILN_ASSIGN_OR_RETURN(Value * x2, ctx.add(OpKind::kMul, {x, x}, {}, "squared"));

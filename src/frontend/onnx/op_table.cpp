@@ -12,6 +12,8 @@ const OpEntry* find_op(const std::string& op_type) {
       {"Exp", {map_unary, 1}}, {"Log", {map_unary, 1}}, {"Sqrt", {map_unary, 1}}, {"Neg", {map_unary, 1}},
       {"Abs", {map_unary, 1}}, {"Erf", {map_unary, 1}}, {"Reciprocal", {map_unary, 1}}, {"Floor", {map_unary, 1}},
       {"Ceil", {map_unary, 1}}, {"Not", {map_unary, 1}},
+      {"Sin", {map_unary, 1}}, {"Cos", {map_unary, 1}}, {"Tan", {map_unary, 1}}, {"Asin", {map_unary, 1}},
+      {"Acos", {map_unary, 1}}, {"Atan", {map_unary, 1}},
       {"LeakyRelu", {map_leaky_relu, 1}}, {"HardSigmoid", {map_hard_sigmoid, 1}}, {"Clip", {map_clip, 1}},
       {"Cast", {map_cast, 1}}, {"CastLike", {map_cast_like, 2}},
       {"LessOrEqual", {map_compare_or_equal, 2}}, {"GreaterOrEqual", {map_compare_or_equal, 2}},
@@ -70,6 +72,15 @@ const OpEntry* find_op(const std::string& op_type) {
       {"TopK", {map_topk, 1}}, {"CumSum", {map_cumsum, 2}}, {"GatherElements", {map_gather_elements, 2}},
       {"GatherND", {map_gather_nd, 2}}, {"Trilu", {map_trilu, 1}}, {"Tile", {map_tile, 2}},
       {"OneHot", {map_one_hot, 3}}, {"EyeLike", {map_eye_like, 1}},
+      // einsum.cpp
+      {"Einsum", {map_einsum, 1}},
+      // scatter.cpp
+      {"ScatterElements", {map_scatter, 3}}, {"Scatter", {map_scatter, 3}}, {"ScatterND", {map_scatter, 3}},
+      // bitwise.cpp
+      {"BitShift", {map_bitwise, 2}}, {"BitwiseAnd", {map_bitwise, 2}}, {"BitwiseOr", {map_bitwise, 2}},
+      {"BitwiseXor", {map_bitwise, 2}}, {"BitwiseNot", {map_bitwise, 1}},
+      // select_ops.cpp
+      {"Compress", {map_compress, 2}}, {"NonZero", {map_nonzero, 1}},
   };
   auto it = kTable.find(op_type);
   return it == kTable.end() ? nullptr : &it->second;

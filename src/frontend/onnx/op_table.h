@@ -97,5 +97,10 @@ Status map_trilu(NodeContext& ctx);
 Status map_tile(NodeContext& ctx);
 Status map_one_hot(NodeContext& ctx);
 Status map_eye_like(NodeContext& ctx);
+Status map_einsum(NodeContext& ctx);  // einsum.cpp
+Status map_scatter(NodeContext& ctx);  // scatter.cpp: ScatterElements, Scatter, ScatterND
+Status map_bitwise(NodeContext& ctx);  // bitwise.cpp: BitShift, BitwiseAnd/Or/Xor/Not
+Status map_compress(NodeContext& ctx);  // select_ops.cpp
+Status map_nonzero(NodeContext& ctx);   // select_ops.cpp
 
 }  // namespace kiln::frontend

@@ -13,6 +13,9 @@ namespace {
 using ir::OpKind;
 using ir::Value;
 
+// Resized axes stay below 2^31 positions (the index tables are built here).
+constexpr double kMaxResizedDim = 2147483648.0;
+
 struct ResizeSpec {
   std::string mode = "nearest";            // nearest, linear, cubic
   std::string coord = "half_pixel";        // coordinate_transformation_mode
@@ -265,18 +268,24 @@ Status map_resize(NodeContext& ctx) {
     return ctx.error("scales/sizes need " + std::to_string(na) + " values for input " + x->type.str());
   if (s.coord == "tf_crop_and_resize" && (!has_roi || roi.size() != 2 * na))
     return ctx.error("tf_crop_and_resize needs a constant roi of " + std::to_string(2 * na) + " values");
+  for (double v : roi)
+    if (!std::isfinite(v)) return ctx.error("roi values must be finite");
+  if (!std::isfinite(s.cubic_a) || !std::isfinite(s.extrapolation))
+    return ctx.error("cubic_coeff_a and extrapolation_value must be finite");
 
   std::vector<double> scale(rank, 1.0);
   ir::Shape out = x->type.shape;
   if (has_scales) {
     for (size_t i = 0; i < na; ++i) {
-      if (scales[i] <= 0) return ctx.error("scales must be positive");
+      double o = scales[i] * static_cast<double>(x->type.shape[axes[i]]);
+      if (!(scales[i] > 0) || !(o < kMaxResizedDim))
+        return ctx.error("scale " + std::to_string(scales[i]) + " must be positive and keep the axis under 2^31");
       scale[axes[i]] = scales[i];
-      out[axes[i]] = static_cast<int64_t>(scales[i] * static_cast<double>(x->type.shape[axes[i]]));
+      out[axes[i]] = static_cast<int64_t>(o);
     }
   } else {
     for (size_t i = 0; i < na; ++i) {
-      if (sizes[i] < 1) return ctx.error("sizes must be positive");
+      if (sizes[i] < 1 || sizes[i] >= kMaxResizedDim) return ctx.error("sizes must be in [1, 2^31)");
       out[axes[i]] = sizes[i];
       scale[axes[i]] = static_cast<double>(sizes[i]) / static_cast<double>(x->type.shape[axes[i]]);
     }
@@ -286,7 +295,9 @@ Status map_resize(NodeContext& ctx) {
       for (int64_t a : axes) k = policy == "not_larger" ? std::min(k, scale[a]) : std::max(k, scale[a]);
       for (int64_t a : axes) {
         scale[a] = k;
-        out[a] = static_cast<int64_t>(k * static_cast<double>(x->type.shape[a]) + 0.5);
+        double o = k * static_cast<double>(x->type.shape[a]) + 0.5;
+        if (!(o < kMaxResizedDim)) return ctx.error("sizes must keep every axis under 2^31");
+        out[a] = static_cast<int64_t>(o);
       }
     } else if (policy != "stretch") {
       return ctx.error("unknown keep_aspect_ratio_policy '" + policy + "'");

@@ -142,6 +142,10 @@ std::optional<DType> dtype_from_onnx(int32_t elem_type) {
 std::string onnx_type_name(int32_t elem_type) {
   if (TensorProto::DataType_IsValid(elem_type))
     return TensorProto::DataType_Name(static_cast<TensorProto::DataType>(elem_type));
+  // Types newer than the linked onnx headers (ONNX 1.22's TensorProto.DataType).
+  static const char* const kNewer[] = {"FLOAT8E4M3FN", "FLOAT8E4M3FNUZ", "FLOAT8E5M2", "FLOAT8E5M2FNUZ", "UINT4",
+                                       "INT4",         "FLOAT4E2M1",     "FLOAT8E8M0", "UINT2",          "INT2"};
+  if (elem_type >= 17 && elem_type <= 26) return kNewer[elem_type - 17];
   return "type " + std::to_string(elem_type);
 }
 

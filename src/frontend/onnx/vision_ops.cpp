@@ -10,6 +10,9 @@ namespace {
 using ir::OpKind;
 using ir::Value;
 
+// Padded axes stay below 2^31 positions (the index tables are built here).
+constexpr int64_t kMaxPaddedDim = int64_t{1} << 31;
+
 // The source index of padded position i (of n + pb + pe) along an axis of n.
 int64_t pad_source(const std::string& mode, int64_t i, int64_t pb, int64_t n) {
   int64_t j = i - pb;
@@ -46,6 +49,9 @@ Expected<std::vector<int64_t>> pad_amounts(NodeContext& ctx, int64_t rank) {
   }
   if (pads.size() != 2 * axes.size())
     return ctx.error("pads has " + std::to_string(pads.size()) + " values for " + std::to_string(axes.size()) + " axes");
+  for (int64_t v : pads)
+    if (v <= -kMaxPaddedDim || v >= kMaxPaddedDim)
+      return ctx.error("pad " + std::to_string(v) + " is out of range (|pad| < 2^31)");
   std::vector<int64_t> full(2 * rank, 0);
   for (size_t i = 0; i < axes.size(); ++i) {
     full[axes[i]] += pads[i];
@@ -105,6 +111,7 @@ Status map_pad(NodeContext& ctx) {
     if (pb == 0 && pe == 0) continue;
     int64_t n = cropped[a], out = n + pb + pe;
     if (n == 0) return ctx.unsupported("padding an empty axis");
+    if (out >= kMaxPaddedDim) return ctx.error("the padded axis " + std::to_string(a) + " would reach 2^31 positions");
     if (mode == "reflect" && (pb >= n || pe >= n) && n > 1)
       return ctx.error("reflect pads " + ir::shape_str(pads) + " must be smaller than the input " + x->type.str());
     std::vector<int64_t> idx;
@@ -126,7 +133,7 @@ Status map_depth_to_space(NodeContext& ctx) {
   if (x->type.rank() != 4) return ctx.error("input " + x->type.str() + " needs rank 4 (N, C, H, W)");
   int64_t b = ctx.attr_int("blocksize", 0);
   int64_t n = x->type.shape[0], c = x->type.shape[1], h = x->type.shape[2], w = x->type.shape[3];
-  if (b < 1 || c % (b * b) != 0)
+  if (b < 1 || b > c || c % (b * b) != 0)
     return ctx.error("blocksize " + std::to_string(b) + " must be positive and its square divide the channels of " +
                      x->type.str());
   bool is_crd = ctx.attr_string("mode", "DCR") == "CRD";
@@ -144,7 +151,7 @@ Status map_space_to_depth(NodeContext& ctx) {
   if (x->type.rank() != 4) return ctx.error("input " + x->type.str() + " needs rank 4 (N, C, H, W)");
   int64_t b = ctx.attr_int("blocksize", 0);
   int64_t n = x->type.shape[0], c = x->type.shape[1], h = x->type.shape[2], w = x->type.shape[3];
-  if (b < 1 || h % b != 0 || w % b != 0)
+  if (b < 1 || b > h || b > w || h % b != 0 || w % b != 0)
     return ctx.error("blocksize " + std::to_string(b) + " must be positive and divide the height and width of " +
                      x->type.str());
   KILN_ASSIGN_OR_RETURN(Value * s, ctx.reshape(x, {n, c, h / b, b, w / b, b}, "split"));

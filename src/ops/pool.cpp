@@ -164,8 +164,9 @@ Expected<Stmt> lower_pool(const LowerContext& ctx) {
       init = lowest_value(dt);
       Expr i0 = kir::load(arg, zero);
       Expr better = inside && (xv > a0 || i0 < zero);
-      update.push_back(kir::store(acc, zero, kir::select(better, xv, a0)));
+      // (arg first: `better` reads acc before its update.)
       update.push_back(kir::store(arg, zero, kir::select(better, flat, i0)));
+      update.push_back(kir::store(acc, zero, kir::select(better, xv, a0)));
     } else {
       init = fzero;
       Expr term = xv;

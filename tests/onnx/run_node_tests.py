@@ -64,6 +64,7 @@ LISTED_OPS = frozenset("""
     InstanceNormalization GroupNormalization LpNormalization MeanVarianceNormalization LRN RMSNormalization
     Sin Cos Tan Asin Acos Atan Einsum ScatterElements Scatter ScatterND
     BitShift BitwiseAnd BitwiseOr BitwiseXor BitwiseNot Compress NonZero Size
+    Attention SoftmaxCrossEntropyLoss NegativeLogLikelihoodLoss RotaryEmbedding
 """.split())
 
 

@@ -5,6 +5,10 @@
 
 namespace kiln::frontend {
 
+Status map_attention(NodeContext& ctx);  // attention.cpp
+Status map_rotary_embedding(NodeContext& ctx);  // attention.cpp
+Status map_loss(NodeContext& ctx);       // loss.cpp: SoftmaxCrossEntropyLoss, NegativeLogLikelihoodLoss
+
 const OpEntry* find_op(const std::string& op_type) {
   static const std::map<std::string, OpEntry> kTable = {
       // elementwise.cpp
@@ -81,6 +85,10 @@ const OpEntry* find_op(const std::string& op_type) {
       {"BitwiseXor", {map_bitwise, 2}}, {"BitwiseNot", {map_bitwise, 1}},
       // select_ops.cpp
       {"Compress", {map_compress, 2}}, {"NonZero", {map_nonzero, 1}},
+      // attention.cpp
+      {"Attention", {map_attention, 3}}, {"RotaryEmbedding", {map_rotary_embedding, 3}},
+      // loss.cpp
+      {"SoftmaxCrossEntropyLoss", {map_loss, 2}}, {"NegativeLogLikelihoodLoss", {map_loss, 2}},
   };
   auto it = kTable.find(op_type);
   return it == kTable.end() ? nullptr : &it->second;

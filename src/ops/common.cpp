@@ -182,4 +182,32 @@ Stmt vector_loop(const std::string& name, int64_t begin, int64_t end, int lanes,
   return kir::block(std::move(parts));
 }
 
+kir::Stmt lower_along_axis(const LowerContext& ctx, const ir::Shape& shape, int64_t axis,
+                           const std::function<kir::Stmt(const std::vector<kir::Expr>&)>& point) {
+  std::vector<size_t> others;
+  for (size_t d = 0; d < shape.size(); ++d)
+    if (static_cast<int64_t>(d) != axis) others.push_back(d);
+  size_t vd = others.empty() ? 0 : vector_dim(shape, others);
+  LoopNest nest;
+  std::vector<kir::Expr> idx(shape.size(), kir::Expr(int64_t{0}));
+  for (size_t d : others)
+    if (d < vd) idx[d] = nest.add("i" + std::to_string(d), shape[d]);
+
+  kir::Stmt inner;
+  int64_t inner_extent = 1;
+  if (others.empty()) {
+    inner = point(idx);
+  } else {
+    inner_extent = shape[vd];
+    inner = vector_loop("i" + std::to_string(vd), 0, inner_extent, ctx.opts.f32_lanes, ctx.opts.vectorize(),
+                        [&](const kir::Expr& i) {
+                          std::vector<kir::Expr> full = idx;
+                          full[vd] = i;
+                          return point(full);
+                        });
+  }
+  bool parallel = ctx.opts.parallelize() && nest.total() * inner_extent * shape[axis] >= 16 * 1024;
+  return nest.build(inner, parallel);
+}
+
 }  // namespace kiln::ops

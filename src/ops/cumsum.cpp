@@ -31,14 +31,6 @@ Expected<Stmt> lower_cumsum(const LowerContext& ctx) {
   int64_t len = x.shape[axis];
   if (len == 0) return Stmt();
 
-  std::vector<size_t> others;
-  for (int64_t d = 0; d < x.rank(); ++d)
-    if (d != axis) others.push_back(d);
-  size_t vd = others.empty() ? 0 : vector_dim(x.shape, others);
-  LoopNest nest;
-  std::vector<Expr> idx(x.rank(), zero);
-  for (size_t d : others)
-    if (d < vd) idx[d] = nest.add("i" + std::to_string(d), x.shape[d]);
 
   auto point = [&](const std::vector<Expr>& base) -> Stmt {
     kir::Buffer acc = kir::make_buffer("acc", x.dtype);
@@ -54,21 +46,7 @@ Expected<Stmt> lower_cumsum(const LowerContext& ctx) {
     return kir::allocate(acc, Expr(int64_t{1}), body);
   };
 
-  Stmt inner;
-  int64_t inner_extent = 1;
-  if (others.empty()) {
-    inner = point(idx);
-  } else {
-    inner_extent = x.shape[vd];
-    inner = vector_loop("i" + std::to_string(vd), 0, inner_extent, ctx.opts.f32_lanes, ctx.opts.vectorize(),
-                        [&](const Expr& i) {
-                          std::vector<Expr> full = idx;
-                          full[vd] = i;
-                          return point(full);
-                        });
-  }
-  bool parallel = ctx.opts.parallelize() && nest.total() * inner_extent * len >= 16 * 1024;
-  return nest.build(inner, parallel);
+  return lower_along_axis(ctx, x.shape, axis, point);
 }
 
 }  // namespace kiln::ops

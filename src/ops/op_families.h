@@ -141,4 +141,11 @@ class LoopNest {
 kir::Stmt vector_loop(const std::string& name, int64_t begin, int64_t end, int lanes, bool vectorize,
                       const std::function<kir::Stmt(const kir::Expr&)>& make, bool parallel_blocks = false);
 
+// For ops that scan one axis per output point (softmax, cumsum, argmax):
+// emits point(idx) for every index of `shape` with idx[axis] = 0, looping over
+// the other dimensions (the best vector dimension vectorized, the outer loops
+// parallel when the whole scan is big enough).
+kir::Stmt lower_along_axis(const LowerContext& ctx, const ir::Shape& shape, int64_t axis,
+                           const std::function<kir::Stmt(const std::vector<kir::Expr>&)>& point);
+
 }  // namespace kiln::ops

@@ -31,15 +31,6 @@ Expected<Stmt> lower_softmax(const LowerContext& ctx) {
   Expr zero = Expr(int64_t{0});
   int64_t len = x.shape[axis];
 
-  std::vector<size_t> others;
-  for (int64_t d = 0; d < x.rank(); ++d)
-    if (d != axis) others.push_back(d);
-  // Loops over the other dimensions before the vector one (see vector_dim).
-  size_t vd = others.empty() ? 0 : vector_dim(x.shape, others);
-  LoopNest nest;
-  std::vector<Expr> idx(x.rank(), Expr(int64_t{0}));
-  for (size_t d : others)
-    if (d < vd) idx[d] = nest.add("i" + std::to_string(d), x.shape[d]);
 
   auto point = [&](const std::vector<Expr>& base) -> Stmt {
     kir::Buffer mx = kir::make_buffer("mx", x.dtype);
@@ -65,21 +56,7 @@ Expected<Stmt> lower_softmax(const LowerContext& ctx) {
     return kir::allocate(mx, Expr(int64_t{1}), kir::allocate(sum, Expr(int64_t{1}), body));
   };
 
-  Stmt inner;
-  int64_t inner_extent = 1;
-  if (others.empty()) {
-    inner = point(idx);
-  } else {
-    inner_extent = x.shape[vd];
-    inner = vector_loop("i" + std::to_string(vd), 0, inner_extent, ctx.opts.f32_lanes, ctx.opts.vectorize(),
-                        [&](const Expr& i) {
-                          std::vector<Expr> full = idx;
-                          full[vd] = i;
-                          return point(full);
-                        });
-  }
-  bool parallel = ctx.opts.parallelize() && nest.total() * inner_extent * len >= 16 * 1024;
-  return nest.build(inner, parallel);
+  return lower_along_axis(ctx, x.shape, axis, point);
 }
 
 }  // namespace kiln::ops

@@ -80,14 +80,14 @@ std::vector<int64_t> Tensor::to_i64_vector() const {
 Tensor Tensor::from_f32(const Shape& shape, const std::vector<float>& v) {
   Tensor t(TensorType{DType::kF32, shape});
   KILN_CHECK(static_cast<int64_t>(v.size()) == t.type().num_elements()) << "from_f32 size";
-  std::memcpy(t.mutable_data<float>(), v.data(), v.size() * sizeof(float));
+  if (!v.empty()) std::memcpy(t.mutable_data<float>(), v.data(), v.size() * sizeof(float));
   return t;
 }
 
 Tensor Tensor::from_i64(const Shape& shape, const std::vector<int64_t>& v) {
   Tensor t(TensorType{DType::kI64, shape});
   KILN_CHECK(static_cast<int64_t>(v.size()) == t.type().num_elements()) << "from_i64 size";
-  std::memcpy(t.mutable_data<int64_t>(), v.data(), v.size() * sizeof(int64_t));
+  if (!v.empty()) std::memcpy(t.mutable_data<int64_t>(), v.data(), v.size() * sizeof(int64_t));
   return t;
 }
 

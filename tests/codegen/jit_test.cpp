@@ -168,6 +168,33 @@ TEST(Jit, CastsBetweenFloatsIntsAndBools) {
   }
 }
 
+TEST(Jit, DoubleToHalfRoundsOnceWithoutLibcalls) {
+  // 1 + 2^-11 + 2^-40 lies just above the halfway point between the halves 1.0
+  // and 1 + 2^-10: correct rounding gives 0x3C01, rounding via f32 gives 0x3C00.
+  std::vector<double> in = {1.0, 1.0 + std::ldexp(1.0, -11) + std::ldexp(1.0, -40), 65504.0, 1e6, -2.5,
+                            std::nan(""), 0.0, std::ldexp(1.0, -24)};
+  std::vector<uint16_t> want = {0x3C00, 0x3C01, 0x7BFF, 0x7C00, 0xC100, 0, 0x0000, 0x0001};
+  for (int lanes : {1, 8}) {
+    Buffer a = make_buffer("a", DType::kF64), h = make_buffer("h", DType::kF16);
+    Expr i = var("i");
+    Stmt body = lanes == 1 ? for_loop(i, 0, 8, ForKind::kSerial, store(h, i, cast(Type{DType::kF16, 1}, load(a, i))))
+                           : for_loop(i, 0, 8, ForKind::kVectorized,
+                                      store(h, i, cast(Type{DType::kF16, 1}, load(a, i))));
+    Func f{"f64_to_f16_" + std::to_string(lanes), {a, h}, body};
+    std::vector<uint16_t> out(8, 0xFFFF);
+    auto jit = make_jit();
+    run(*jit, f, {in.data(), out.data()});
+    for (size_t k = 0; k < in.size(); ++k) {
+      if (std::isnan(in[k])) {
+        EXPECT_EQ(out[k] & 0x7C00, 0x7C00) << "lanes " << lanes;
+        EXPECT_NE(out[k] & 0x03FF, 0) << "lanes " << lanes;
+      } else {
+        EXPECT_EQ(out[k], want[k]) << "value " << in[k] << " lanes " << lanes;
+      }
+    }
+  }
+}
+
 TEST(Jit, IntegerArithmeticAndMallocAllocate) {
   const int n = 9;
   Buffer a = make_buffer("a", DType::kI32), out = make_buffer("out", DType::kI32), tmp = make_buffer("tmp", DType::kI32);

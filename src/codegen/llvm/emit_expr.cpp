@@ -114,6 +114,21 @@ llvm::Value* KernelEmitter::emit_cast(const kir::Cast* op) {
     if (from.is_float()) return b_.CreateFCmpUNE(v, llvm::Constant::getNullValue(v->getType()));
     return b_.CreateICmpNE(v, llvm::Constant::getNullValue(v->getType()));
   }
+  if (from.elem == DType::kF64 && to.elem == DType::kF16) {
+    // f64 -> f16 directly is a libcall (__truncdfhf2) the model cannot rely on.
+    // Go through f32 rounded to odd (sticky low bit when inexact), which keeps
+    // the final rounding to f16 correct: f32 has 13 more mantissa bits than f16.
+    llvm::Type* f32t = value_type(kir::Type{DType::kF32, to.lanes});
+    llvm::Type* i32t = value_type(kir::Type{DType::kI32, to.lanes});
+    llvm::Value* f = b_.CreateFPTrunc(v, f32t);
+    llvm::Value* inexact = b_.CreateFCmpONE(b_.CreateFPExt(f, v->getType()), v);
+    llvm::Value* bits = b_.CreateBitCast(f, i32t);
+    llvm::Value* exp_mask = llvm::ConstantInt::get(i32t, 0x7f800000);
+    llvm::Value* finite = b_.CreateICmpNE(b_.CreateAnd(bits, exp_mask), exp_mask);
+    llvm::Value* odd = b_.CreateZExt(b_.CreateAnd(inexact, finite), i32t);
+    llvm::Value* rounded = b_.CreateBitCast(b_.CreateOr(bits, odd), f32t);
+    return b_.CreateFPTrunc(rounded, ty);
+  }
   if (from.is_float() && to.is_float()) return b_.CreateFPCast(v, ty);
   if (from.is_float()) {
     // Truncates toward zero; narrow ints go through i32 so out-of-range values wrap, not poison.

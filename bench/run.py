@@ -55,7 +55,7 @@ def isa() -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--build", default="build-perf")
+    ap.add_argument("--build", default="build")
     ap.add_argument("--threads", type=int, nargs="*", default=[1, 2])
     ap.add_argument("--levels", type=int, nargs="*", default=[3, 2])
     ap.add_argument("--models", nargs="*", default=None)

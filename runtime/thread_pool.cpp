@@ -2,6 +2,8 @@
 // parallel_for calls (one per layer), then sleep on a condition variable.
 #include "thread_pool.h"
 
+#include <chrono>
+
 namespace kiln::rt {
 namespace {
 
@@ -10,6 +12,11 @@ namespace {
 // thread that holds the work.
 constexpr int kSpinIterations = 2000;
 constexpr int kPauseIterations = 64;
+// How long an idle worker keeps polling for the next parallel_for before it
+// sleeps. Layers of one run are often separated by short serial kernels; a
+// worker asleep there costs a wake-up per layer, which on a virtual machine
+// (an idle vCPU halts) is tens of microseconds or more.
+constexpr auto kWorkerSpin = std::chrono::microseconds(1000);
 
 inline void cpu_relax(int iteration) {
   if (iteration >= kPauseIterations) {
@@ -85,9 +92,11 @@ void ThreadPool::worker_loop() {
   uint64_t seen = 0;
   for (;;) {
     bool changed = false;
-    for (int i = 0; i < kSpinIterations && !changed; ++i) {
+    const auto spin_until = std::chrono::steady_clock::now() + kWorkerSpin;
+    for (int i = 0; !changed; ++i) {
       changed = generation_.load(std::memory_order_acquire) != seen;
-      if (!changed) cpu_relax(i);
+      if (changed || std::chrono::steady_clock::now() > spin_until) break;
+      cpu_relax(i);
     }
     Job* job = nullptr;
     {

@@ -29,7 +29,7 @@ def fake_models(build_dir) -> pathlib.Path:
     """Folder holding one subfolder (with model.so) per fake model variant."""
     path = build_dir / "tests" / "runtime" / "fake_model"
     if not (path / "good" / "model.so").exists():
-        pytest.skip(f"fake models not built in {path} (ninja kiln_fake_models)")
+        pytest.fail(f"fake models not built in {path} (ninja kiln_fake_models)")
     return path
 
 
@@ -37,5 +37,5 @@ def fake_models(build_dir) -> pathlib.Path:
 def kiln_run(build_dir) -> pathlib.Path:
     path = build_dir / "bin" / "kiln-run"
     if not path.exists():
-        pytest.skip(f"{path} not built (ninja kiln-run)")
+        pytest.fail(f"{path} not built (ninja kiln-run)")
     return path

@@ -125,7 +125,7 @@ def cross_compile_fake_model(out_dir: pathlib.Path, variant: int) -> pathlib.Pat
 @pytest.fixture(scope="module")
 def aarch64_fake_model(tmp_path_factory):
     if shutil.which("aarch64-linux-gnu-gcc") is None:
-        pytest.skip("aarch64-linux-gnu-gcc not installed")
+        pytest.fail("aarch64-linux-gnu-gcc not installed (scripts/setup.sh installs it)")
     return cross_compile_fake_model(tmp_path_factory.mktemp("a64") / "good", 0)
 
 
@@ -140,7 +140,7 @@ def test_host_refuses_aarch64_model(kiln_run, aarch64_fake_model):
 def test_aarch64_kiln_run_under_qemu(aarch64_fake_model, tmp_path):
     binary = SOURCE_DIR / "build-aarch64" / "bin" / "kiln-run"
     if not binary.exists() or shutil.which("qemu-aarch64") is None:
-        pytest.skip("run scripts/build_aarch64_runtime.sh first (needs qemu-user)")
+        pytest.fail("run scripts/build_aarch64_runtime.sh first (needs qemu-user)")
     r = subprocess.run(QEMU + [str(binary), "--help"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and "--input_path" in r.stdout
     x = np.arange(16, dtype=np.float32).reshape(2, 8)

@@ -8,18 +8,7 @@ namespace {
 using ir::Attrs;
 using ir::OpKind;
 
-class LowerBitwiseTest : public ::testing::Test {
- protected:
-  const ir::Node& node(OpKind op, const std::vector<HostTensor>& ins, Attrs attrs = {}) {
-    std::vector<ir::Value*> vs;
-    for (const HostTensor& h : ins) vs.push_back(g_.add_input("x" + std::to_string(g_.inputs().size()), h.type));
-    auto n = g_.add_node(op, "t" + std::to_string(count_++), vs, std::move(attrs));
-    KILN_CHECK(n.has_value()) << n.status().message();
-    return **n;
-  }
-  ir::Graph g_;
-  int count_ = 0;
-};
+using LowerBitwiseTest = OneNodeTest;
 
 TEST_F(LowerBitwiseTest, ShiftsOfUint8IncludingOutOfRangeAmounts) {
   HostTensor x = HostTensor::of(DType::kU8, {6}, {16, 4, 1, 255, 128, 3});

@@ -14,18 +14,7 @@ using ir::Attrs;
 using ir::OpKind;
 using Ints = std::vector<int64_t>;
 
-class LowerCoverageTest : public ::testing::Test {
- protected:
-  const ir::Node& node(OpKind op, const std::vector<HostTensor>& ins, Attrs attrs = {}) {
-    std::vector<ir::Value*> vs;
-    for (const HostTensor& h : ins) vs.push_back(g_.add_input("x" + std::to_string(g_.inputs().size()), h.type));
-    auto n = g_.add_node(op, "t" + std::to_string(count_++), vs, std::move(attrs));
-    KILN_CHECK(n.has_value()) << n.status().message();
-    return **n;
-  }
-  ir::Graph g_;
-  int count_ = 0;
-};
+using LowerCoverageTest = OneNodeTest;
 
 TEST_F(LowerCoverageTest, ModIntegerSignsAndFloatFmod) {
   HostTensor a = HostTensor::of(DType::kI32, {6}, {-4, 7, 5, 4, -7, 8});

@@ -11,18 +11,7 @@ using ir::Attrs;
 using ir::OpKind;
 using Ints = std::vector<int64_t>;
 
-class LowerElementwiseTest : public ::testing::Test {
- protected:
-  ir::Value* in(const HostTensor& h) { return g_.add_input("x" + std::to_string(g_.inputs().size()), h.type); }
-  const ir::Node& node(OpKind op, const std::vector<HostTensor>& ins, Attrs attrs = {}) {
-    std::vector<ir::Value*> vs;
-    for (const HostTensor& h : ins) vs.push_back(in(h));
-    auto n = g_.add_node(op, "t", vs, std::move(attrs));
-    KILN_CHECK(n.has_value()) << n.status().message();
-    return **n;
-  }
-  ir::Graph g_;
-};
+using LowerElementwiseTest = OneNodeTest;
 
 TEST_F(LowerElementwiseTest, UnaryOpsMatchStd) {
   // 3x37: a vector body and a scalar tail at level 2.

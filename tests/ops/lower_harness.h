@@ -253,4 +253,19 @@ inline int64_t flatten_bcast(const std::vector<int64_t>& idx, const ir::Shape& s
   return flat;
 }
 
+// A test fixture that builds one-node graphs: node(op, inputs, attrs) adds the
+// inputs as graph inputs and returns the node (type inference must succeed).
+class OneNodeTest : public ::testing::Test {
+ protected:
+  const ir::Node& node(ir::OpKind op, const std::vector<HostTensor>& ins, ir::Attrs attrs = {}) {
+    std::vector<ir::Value*> vs;
+    for (const HostTensor& h : ins) vs.push_back(g_.add_input("x" + std::to_string(g_.inputs().size()), h.type));
+    auto n = g_.add_node(op, "t" + std::to_string(count_++), vs, std::move(attrs));
+    KILN_CHECK(n.has_value()) << n.status().message();
+    return **n;
+  }
+  ir::Graph g_;
+  int count_ = 0;
+};
+
 }  // namespace kiln::ops::testing

@@ -12,17 +12,7 @@ using ir::Attrs;
 using ir::OpKind;
 using Ints = std::vector<int64_t>;
 
-class LowerPoolReduceTest : public ::testing::Test {
- protected:
-  const ir::Node& node(OpKind op, const std::vector<HostTensor>& ins, Attrs attrs = {}) {
-    std::vector<ir::Value*> vs;
-    for (const HostTensor& h : ins) vs.push_back(g_.add_input("x" + std::to_string(g_.inputs().size()), h.type));
-    auto n = g_.add_node(op, "t", vs, std::move(attrs));
-    KILN_CHECK(n.has_value()) << n.status().message();
-    return **n;
-  }
-  ir::Graph g_;
-};
+using LowerPoolReduceTest = OneNodeTest;
 
 struct PoolCase {
   Ints kernel, strides, pads, dilations;

@@ -51,16 +51,8 @@ ir::Tensor to_tensor(const HostTensor& h) {
   return ir::Tensor(h.type, std::vector<uint8_t>(h.bytes.begin(), h.bytes.begin() + h.type.num_bytes()));
 }
 
-class LowerTiledTest : public ::testing::Test {
+class LowerTiledTest : public OneNodeTest {
  protected:
-  const ir::Node& node(OpKind op, const std::vector<HostTensor>& ins, Attrs attrs = {}) {
-    std::vector<ir::Value*> vs;
-    for (const HostTensor& h : ins) vs.push_back(g_.add_input("x" + std::to_string(g_.inputs().size()), h.type));
-    auto n = g_.add_node(op, "t", vs, std::move(attrs));
-    KILN_CHECK(n.has_value()) << n.status().message();
-    return **n;
-  }
-
   // Runs `c` with weights packed for each level-3 tile shape (also at level 2,
   // which reads packed weights too), and with plain weights (non-constant
   // weights, read with gathers) at the AVX2 shape.

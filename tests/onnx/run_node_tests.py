@@ -65,6 +65,7 @@ LISTED_OPS = frozenset("""
     Sin Cos Tan Asin Acos Atan Einsum ScatterElements Scatter ScatterND
     BitShift BitwiseAnd BitwiseOr BitwiseXor BitwiseNot Compress NonZero Size
     Attention SoftmaxCrossEntropyLoss NegativeLogLikelihoodLoss RotaryEmbedding
+    Reciprocal LogSoftmax Split Or Greater GreaterOrEqual LessOrEqual Ceil Floor
 """.split())
 
 

@@ -11,6 +11,7 @@ and bools).
     python3 tests/onnx/run_node_tests.py                 # run all, print a summary
     python3 tests/onnx/run_node_tests.py -k relu         # only names containing "relu"
     python3 tests/onnx/run_node_tests.py --update-expected   # rewrite expected_failures.txt
+                                                             # and docs/onnx-coverage.md
 
 Cases run in child processes (two at a time), so a crash is recorded against its case
 instead of ending the run.
@@ -29,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -373,6 +375,85 @@ def write_expected(results: dict, path: Path = EXPECTED_FILE) -> int:
     return len(failing)
 
 
+COVERAGE_FILE = HERE.parent.parent / "docs" / "onnx-coverage.md"
+
+
+def _test_op(d: Path, node_dir: Path) -> tuple[str, list]:
+    """(the op a node test is about, its unlisted ops). An `*_expanded*` test is about
+    the op of the test it expands (its own nodes are that op's function body)."""
+    model = onnx.load(str(d / "model.onnx"), load_external_data=False)
+    ops = list(_node_ops(model.graph))
+    unlisted = sorted({op if d_ in ("", "ai.onnx") else f"{d_}.{op}"
+                       for d_, op in ops if not (d_ in ("", "ai.onnx") and op in LISTED_OPS)})
+    base = d.name.split("_expanded")[0]
+    if base != d.name and (node_dir / base / "model.onnx").is_file():
+        base_model = onnx.load(str(node_dir / base / "model.onnx"), load_external_data=False)
+        ops = list(_node_ops(base_model.graph))
+    return (ops[0][1] if ops else "(no nodes)"), unlisted
+
+
+def write_coverage(results: dict, path: Path = COVERAGE_FILE, node_dir: Path = NODE_DIR) -> tuple[int, int]:
+    """Writes the per-op table over every node test in the installed onnx package:
+    run and passed, run and failed (with the commonest reason), or not run because
+    kiln does not list one of its ops. Returns (passed, total)."""
+    rows: dict[str, dict] = {}
+    for d in sorted(node_dir.iterdir()):
+        if not (d.name.startswith("test_") and (d / "model.onnx").is_file()):
+            continue
+        op, unlisted = _test_op(d, node_dir)
+        row = rows.setdefault(op, {"tests": 0, "pass": 0, "fail": 0, "not run": 0, "reasons": {}})
+        row["tests"] += 1
+        if d.name in results:
+            reason = results[d.name]
+            row["pass" if reason is None else "fail"] += 1
+            if reason is not None:
+                key = re.sub(r" ?'[^']*'", "", reason)[:100]  # names differ per test
+                row["reasons"][key] = row["reasons"].get(key, 0) + 1
+        else:
+            row["not run"] += 1
+            key = "not supported: " + ", ".join(unlisted)
+            row["reasons"][key] = row["reasons"].get(key, 0) + 1
+    total = sum(r["tests"] for r in rows.values())
+    passed = sum(r["pass"] for r in rows.values())
+    lines = [
+        "# ONNX backend node tests",
+        "",
+        f"Every node test in the installed onnx {onnx.__version__} package "
+        f"(`onnx/backend/test/data/node`), compiled at kernel level {LEVEL} and run by",
+        "`tests/onnx/run_node_tests.py`; regenerate with "
+        "`python3 tests/onnx/run_node_tests.py --update-expected`.",
+        "A test is run when kiln lists all of its ops; `*_expanded*` tests (the op's function",
+        "body) count under the op they expand. Reason: the commonest failure (with its count).",
+        "",
+        f"**{passed} of {total} pass ({100.0 * passed / total:.1f} %)**; "
+        f"{sum(r['fail'] for r in rows.values())} run and fail, "
+        f"{sum(r['not run'] for r in rows.values())} not run.",
+        "",
+        "| op | tests | pass | fail | not run | reason |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for op in sorted(rows, key=str.lower):
+        r = rows[op]
+        reason = ""
+        if r["reasons"]:
+            text, n = max(r["reasons"].items(), key=lambda kv: (kv[1], kv[0]))
+            reason = text.replace("|", "\\|") + (f" ({n})" if n > 1 else "")
+        lines.append(f"| {op} | {r['tests']} | {r['pass']} | {r['fail']} | {r['not run']} | {reason} |")
+    path.write_text("\n".join(lines) + "\n")
+    return passed, total
+
+
+def coverage_summary(path: Path = COVERAGE_FILE) -> tuple[int, int] | None:
+    """(passed, total) from the table's summary line, None when there is no table."""
+    if not path.is_file():
+        return None
+    for line in path.read_text().splitlines():
+        if line.startswith("**") and " pass (" in line:
+            words = line.strip("*").split()
+            return int(words[0]), int(words[2])
+    return None
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description="Runs the ONNX backend node tests through kiln.")
     p.add_argument("names", nargs="*", help="test names (default: every selected test)")
@@ -381,7 +462,8 @@ def main(argv=None) -> int:
     p.add_argument("-j", "--jobs", type=int, default=2)
     p.add_argument("--list", action="store_true", help="print the selected tests and exit")
     p.add_argument("--update-expected", action="store_true",
-                   help=f"rewrite {EXPECTED_FILE.name} with the current failures")
+                   help=f"rewrite {EXPECTED_FILE.name} and {COVERAGE_FILE.name} "
+                   "with the current results")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:
@@ -406,6 +488,8 @@ def main(argv=None) -> int:
     if args.update_expected:
         n = write_expected(results)
         print(f"wrote {EXPECTED_FILE} ({n} expected failures)")
+        passed, total = write_coverage(results)
+        print(f"wrote {COVERAGE_FILE} ({passed}/{total} = {100.0 * passed / total:.1f} % pass)")
         return 0
     unexpected = [n for n, r in results.items() if r is not None and n not in expected]
     fixed = [n for n, r in results.items() if r is None and n in expected]

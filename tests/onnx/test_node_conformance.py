@@ -35,6 +35,17 @@ def test_expected_failures_are_selected_tests():
     assert not stale, f"expected_failures.txt lists tests that do not exist or are not selected: {stale}"
 
 
+def test_coverage_table_is_current():
+    # docs/onnx-coverage.md counts every node test; its pass count must be this tree's.
+    summary = nt.coverage_summary()
+    assert summary is not None, f"{nt.COVERAGE_FILE} is missing: run run_node_tests.py --update-expected"
+    passed, total = summary
+    n_tests = sum(1 for d in nt.NODE_DIR.iterdir() if (d / "model.onnx").is_file())
+    assert (passed, total) == (len(SELECTED) - len(EXPECTED), n_tests), (
+        f"{nt.COVERAGE_FILE.name} says {passed}/{total}, the tree {len(SELECTED) - len(EXPECTED)}"
+        f"/{n_tests}: run run_node_tests.py --update-expected")
+
+
 @pytest.mark.parametrize("case", SELECTED)
 def test_node(case, node_results):
     reason = node_results.get(case, "no result")

@@ -84,11 +84,19 @@ def count_flops(model: onnx.ModelProto) -> float:
     return flops
 
 
+def bert_like_768(seq: int = 128) -> onnx.ModelProto:
+    """The generator's HF-style BERT encoder at BERT-base width (hidden 768, 12 heads,
+    FFN 3072), 4 layers, sequence 128 (BERT-base has 12 such layers)."""
+    return generate.build_bert_like(seed=11, seq=seq, hidden=768, heads=12, layers=4,
+                                    vocab=1000, ffn=3072)
+
+
 BENCH_MODELS = {
     "resnet18_like_64": lambda: generate.build("resnet18_like", size=64),
     "resnet18_like_224": lambda: generate.build("resnet18_like", size=224),
     "resnet50_like_224": resnet50_like,
     "mobilenetv2_like_224": lambda: generate.build("mobilenetv2_like", size=224),
+    "bert_like_768": bert_like_768,
     "conv3x3_256_56": conv_3x3_256,
     "matmul_512": matmul_512,
 }

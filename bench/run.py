@@ -69,7 +69,7 @@ def main() -> int:
     sys.path.insert(0, str(REPO / args.build / "python"))
     import kiln  # noqa: E402
     import onnxruntime as ort  # noqa: E402
-    from models import BENCH_MODELS, count_flops  # noqa: E402
+    from models import BENCH_MODELS, count_flops, generate  # noqa: E402
 
     tmp = Path(tempfile.mkdtemp(prefix="kiln_bench_"))
     peaks = {t: measure_peak(t, tmp) for t in args.threads}
@@ -92,13 +92,7 @@ def main() -> int:
             out = tmp / f"{name}_l{level}"
             kiln.compile(str(path), str(out), target=args.target, optimization=[f"category:kernel,level:{level}"])
             compiled[level] = out
-        feeds = {}
-        rng = np.random.default_rng(0)
-        for inp in model.graph.input:
-            if inp.name in {i.name for i in model.graph.initializer}:
-                continue
-            shape = [d.dim_value for d in inp.type.tensor_type.shape.dim]
-            feeds[inp.name] = rng.standard_normal(shape).astype(np.float32)
+        feeds = generate.make_inputs(model)
         for threads in args.threads:
             so = ort.SessionOptions()
             so.intra_op_num_threads = threads

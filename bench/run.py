@@ -58,6 +58,8 @@ def main() -> int:
     ap.add_argument("--build", default="build")
     ap.add_argument("--threads", type=int, nargs="*", default=[1, 2])
     ap.add_argument("--levels", type=int, nargs="*", default=[3, 2])
+    ap.add_argument("--layouts", nargs="*", default=["NCHW"], choices=["NCHW", "NHWC"],
+                    help="kiln's --layout for each level (NHWC only at levels >= 3); default NCHW")
     ap.add_argument("--models", nargs="*", default=None)
     ap.add_argument("--slow-max-gflop", type=float, default=1.0,
                     help="time levels below 3 only for models up to this many GFLOP (they are slow)")
@@ -74,8 +76,11 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="kiln_bench_"))
     peaks = {t: measure_peak(t, tmp) for t in args.threads}
     rows = []
-    header = (f"{'model':22} {'thr':>3} {'ORT ms':>8} " + " ".join(f"{'L' + str(l) + ' ms':>9}" for l in args.levels) +
-              f" {'L' + str(args.levels[0]) + '/ORT':>7} {'GFLOP/s':>8} {'%peak':>6} {'ORT %peak':>9}")
+    # The kiln engines: (level, layout), NHWC only at levels >= 3; the first is the one compared with ORT.
+    engines = [(l, lay) for l in args.levels for lay in args.layouts if lay == "NCHW" or l >= 3]
+    args.engine_names = [f"L{l}" + ("" if lay == "NCHW" else f" {lay}") for l, lay in engines]
+    header = (f"{'model':22} {'thr':>3} {'ORT ms':>8} " + " ".join(f"{e + ' ms':>12}" for e in args.engine_names) +
+              f" {args.engine_names[0] + '/ORT':>8} {'GFLOP/s':>8} {'%peak':>6} {'ORT %peak':>9}")
     print(f"FMA peak (GFLOP/s): " + ", ".join(f"{t} thread(s) {p:.1f}" for t, p in peaks.items()))
     print(header)
     for name, build in BENCH_MODELS.items():
@@ -86,12 +91,13 @@ def main() -> int:
         path.write_bytes(model.SerializeToString())
         flops = count_flops(model)
         compiled = {}
-        for level in args.levels:
+        for level, layout in engines:
             if level < 3 and flops * 1e-9 > args.slow_max_gflop:
                 continue
-            out = tmp / f"{name}_l{level}"
-            kiln.compile(str(path), str(out), target=args.target, optimization=[f"category:kernel,level:{level}"])
-            compiled[level] = out
+            out = tmp / f"{name}_l{level}_{layout}"
+            kiln.compile(str(path), str(out), target=args.target, layout=layout,
+                         optimization=[f"category:kernel,level:{level}"])
+            compiled[(level, layout)] = out
         feeds = generate.make_inputs(model)
         for threads in args.threads:
             so = ort.SessionOptions()
@@ -123,14 +129,14 @@ def main() -> int:
                     r()
                     times[k].append(time.perf_counter() - t0)
             med = {k: float(np.median(v)) * 1e3 for k, v in times.items()}
-            best = args.levels[0]
+            best = engines[0]
             gflops = flops / (med[best] * 1e-3) * 1e-9
             ort_gflops = flops / (med["ort"] * 1e-3) * 1e-9
-            row = (name, threads, med["ort"], [med.get(l, float("nan")) for l in args.levels], med[best] / med["ort"], gflops,
+            row = (name, threads, med["ort"], [med.get(e, float("nan")) for e in engines], med[best] / med["ort"], gflops,
                    100 * gflops / peaks[threads], 100 * ort_gflops / peaks[threads])
             rows.append(row)
-            print(f"{name:22} {threads:>3} {med['ort']:>8.2f} " + " ".join(f"{med.get(l, float('nan')):>9.2f}" for l in args.levels) +
-                  f" {row[4]:>7.2f} {gflops:>8.1f} {row[6]:>5.0f}% {row[7]:>8.0f}%", flush=True)
+            print(f"{name:22} {threads:>3} {med['ort']:>8.2f} " + " ".join(f"{med.get(e, float('nan')):>12.2f}" for e in engines) +
+                  f" {row[4]:>8.2f} {gflops:>8.1f} {row[6]:>5.0f}% {row[7]:>8.0f}%", flush=True)
     if args.write:
         write_doc(rows, args, peaks, cpu_model())
     return 0
@@ -146,9 +152,9 @@ def write_doc(rows, args, peaks, cpu: str) -> None:
         f"{os.getloadavg()[0]:.1f} at the end. FMA peak measured here: " +
         ", ".join(f"{t} thread(s) {p:.1f} GFLOP/s" for t, p in peaks.items()) + ".",
         "",
-        "| model | threads | ORT ms | " + " | ".join(f"kiln L{l} ms" for l in args.levels) +
-        f" | L{args.levels[0]}/ORT | kiln GFLOP/s | kiln % peak | ORT % peak |",
-        "|---|---|---|" + "---|" * len(args.levels) + "---|---|---|---|",
+        "| model | threads | ORT ms | " + " | ".join(f"kiln {e} ms" for e in args.engine_names) +
+        f" | {args.engine_names[0]}/ORT | kiln GFLOP/s | kiln % peak | ORT % peak |",
+        "|---|---|---|" + "---|" * len(args.engine_names) + "---|---|---|---|",
     ]
     for name, thr, ort_ms, lv, ratio, gf, pk, opk in rows:
         section.append(f"| {name} | {thr} | {ort_ms:.2f} | " + " | ".join("-" if x != x else f"{x:.2f}" for x in lv) +

@@ -5,7 +5,11 @@
 
 writes OUT_DIR/<name>.onnx for every model in MODELS (fp32, opset 17, IR 8; each
 passes onnx.checker); --families (or --only NAME) adds the real model families in
-FAMILIES (BERT, ViT, EfficientNet, U-Net, YOLO neck; bert_like_gelu is opset 20, IR 9).
+FAMILIES (BERT, ViT, EfficientNet, U-Net, YOLO neck; bert_like_gelu is opset 20, IR 9);
+--quantized (or --only NAME) adds the quantized models in QUANTIZED: QDQ versions of mlp,
+small_cnn, resnet18_like and mobilenetv2_like and one QOperator model, made by ONNX
+Runtime's quantizer (weights per-channel int8, activations per-tensor uint8 calibrated
+on seeded inputs).
 Nothing here is downloaded and no model is committed except the small README example
 (models/example.onnx), so the same script regenerates the whole set bit for bit.
 `make_inputs(model, seed)` gives seeded inputs for any of them (and for any
@@ -561,6 +565,74 @@ def build_detector_neck_like(seed: int = 15, size: int = 64, classes: int = 80,
                    f"YOLO-style FPN neck + decoded heads, {size}x{size} input")
 
 
+# --- quantized models (ONNX Runtime's quantizer) ------------------------------------
+# QDQ versions of the model set, and one QOperator model. onnxruntime.quantization
+# calibrates activations (MinMax, per-tensor uint8) on CALIBRATION_SEEDS' inputs and
+# quantizes weights per output channel to int8; quant_pre_process first folds BN into
+# the convs as deployment flows do. Deterministic for a given onnxruntime version.
+CALIBRATION_SEEDS = range(100, 116)
+
+
+def build_qop_cnn(seed: int = 8, size: int = 16) -> onnx.ModelProto:
+    """The float net behind qop_cnn_qoperator: every QOperator op kiln imports appears in
+    its quantized form (QLinearConv, QLinearAdd, QLinearConcat, QLinearMul, MaxPool on
+    uint8, QLinearGlobalAveragePool, QLinearMatMul)."""
+    b = GraphBuilder(seed)
+    a = b.op("Relu", [b.conv("input", 3, 16, 3)])
+    r = b.op("Relu", [b.conv(a, 16, 16, 3)])
+    c = b.op("Add", [a, r])
+    d = b.conv(c, 16, 16, 1, pad=0)
+    e = b.op("Concat", [c, d], axis=1)
+    f = b.op("Mul", [e, b.op("MaxPool", [e], kernel_shape=[3, 3], strides=[1, 1], pads=[1, 1, 1, 1])])
+    h = b.op("Flatten", [b.op("GlobalAveragePool", [f])], axis=1)
+    w = (b.rs.standard_normal((32, 10)) * np.sqrt(1.0 / 32)).astype(np.float32)
+    y = b.op("MatMul", [h, b.const(w, "fc_w")])
+    y = b.op("Add", [y, b.const((b.rs.standard_normal(10) * 0.05).astype(np.float32), "fc_b")])
+    y = _rename_output(b, y, "logits")
+    return b.model("qop_cnn", [_in("input", [1, 3, size, size])], [_out(y, shape=[1, 10])],
+                   "conv/add/concat/mul/pool/matmul net for QOperator quantization")
+
+
+def quantize(model: onnx.ModelProto, qoperator: bool = False) -> onnx.ModelProto:
+    """`model` through onnxruntime.quantization.quantize_static (QDQ, or QOperator)."""
+    import tempfile  # noqa: PLC0415
+
+    from onnxruntime.quantization import (  # noqa: PLC0415 (only quantized models need it)
+        CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static)
+    from onnxruntime.quantization.shape_inference import quant_pre_process  # noqa: PLC0415
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.data = iter([make_inputs(model, s) for s in CALIBRATION_SEEDS])
+
+        def get_next(self):
+            return next(self.data, None)
+
+    with tempfile.TemporaryDirectory() as d:
+        fp, pre, out = (os.path.join(d, f) for f in ("float.onnx", "pre.onnx", "quant.onnx"))
+        onnx.save(model, fp)
+        # ORT's optimizer folds BN into the convs (and would also fuse MatMul+Add into
+        # Gemm, which QOperator quantizes to the contrib QGemm: skipped without BN).
+        has_bn = any(n.op_type == "BatchNormalization" for n in model.graph.node)
+        quant_pre_process(fp, pre, skip_symbolic_shape=True, skip_optimization=not has_bn)
+        quantize_static(pre, out, Reader(),
+                        quant_format=QuantFormat.QOperator if qoperator else QuantFormat.QDQ,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                        per_channel=True, calibrate_method=CalibrationMethod.MinMax)
+        q = onnx.load(out)
+    q.graph.name = model.graph.name + ("_qoperator" if qoperator else "_qdq")
+    return q
+
+
+def _quantized(base, qoperator: bool = False):
+    """A builder of `base` (a model name, or a float builder) quantized by ONNX Runtime."""
+    def builder(size: int | None = None) -> onnx.ModelProto:
+        if callable(base):
+            return quantize(base() if size is None else base(size=size), qoperator)
+        return quantize(build(base, size), qoperator)
+    return builder
+
+
 # name -> builder(size=None) ; builders taking a spatial size get it from --size.
 MODELS = {
     "mlp": build_mlp,
@@ -571,6 +643,14 @@ MODELS = {
     "ops_net": build_ops_net,
 }
 EXTRA = {"example": build_example}
+# Quantized models, built on request (--only NAME or --quantized); see above MODELS.
+QUANTIZED = {
+    "mlp_qdq": _quantized("mlp"),
+    "small_cnn_qdq": _quantized("small_cnn"),
+    "resnet18_like_qdq": _quantized("resnet18_like"),
+    "mobilenetv2_like_qdq": _quantized("mobilenetv2_like"),
+    "qop_cnn_qoperator": _quantized(build_qop_cnn, qoperator=True),
+}
 # Real model families, built on request (--only NAME or --families); see above MODELS.
 FAMILIES = {
     "bert_like": build_bert_like,
@@ -581,11 +661,12 @@ FAMILIES = {
     "detector_neck_like": build_detector_neck_like,
 }
 SIZED = {"resnet18_like", "mobilenetv2_like", "small_cnn", "shape_net", "efficientnet_like",
-         "unet_like", "detector_neck_like"}
+         "unet_like", "detector_neck_like", "small_cnn_qdq", "resnet18_like_qdq",
+         "mobilenetv2_like_qdq", "qop_cnn_qoperator"}
 
 
 def build(name: str, size: int | None = None) -> onnx.ModelProto:
-    builder = {**MODELS, **EXTRA, **FAMILIES}[name]
+    builder = {**MODELS, **EXTRA, **FAMILIES, **QUANTIZED}[name]
     return builder(size=size) if (size is not None and name in SIZED) else builder()
 
 
@@ -621,17 +702,21 @@ def make_inputs(model, seed: int = 0) -> dict[str, np.ndarray]:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("out_dir")
-    known = [*MODELS, *EXTRA, *FAMILIES]
+    known = [*MODELS, *EXTRA, *FAMILIES, *QUANTIZED]
     p.add_argument("--only", action="append", metavar="NAME",
                    help=f"one of {', '.join(known)} (repeatable; default: all test models)")
     p.add_argument("--families", action="store_true",
                    help=f"also write the model families ({', '.join(FAMILIES)})")
+    p.add_argument("--quantized", action="store_true",
+                   help=f"also write the quantized models ({', '.join(QUANTIZED)}; needs onnxruntime)")
     p.add_argument("--size", type=int, default=None,
                    help="spatial input size for the image models (default: each model's own)")
     args = p.parse_args(argv)
     names = args.only or list(MODELS)
     if args.families:
         names += [n for n in FAMILIES if n not in names]
+    if args.quantized:
+        names += [n for n in QUANTIZED if n not in names]
     unknown = [n for n in names if n not in known]
     if unknown:
         p.error(f"unknown model {unknown[0]!r}; known: {', '.join(known)}")

@@ -210,6 +210,21 @@ const char* kiln_dtype_name(int32_t dtype) {
     case KILN_BOOL: return "bool";
     case KILN_F16: return "float16";
     case KILN_F64: return "float64";
+    case KILN_U16: return "uint16";
+    case KILN_I16: return "int16";
+    case KILN_U32: return "uint32";
+    case KILN_U64: return "uint64";
+    case KILN_BF16: return "bfloat16";
+    case KILN_F8E4M3FN: return "float8e4m3fn";
+    case KILN_F8E4M3FNUZ: return "float8e4m3fnuz";
+    case KILN_F8E5M2: return "float8e5m2";
+    case KILN_F8E5M2FNUZ: return "float8e5m2fnuz";
+    case KILN_F8E8M0: return "float8e8m0";
+    case KILN_F4E2M1: return "float4e2m1";
+    case KILN_U4: return "uint4";
+    case KILN_I4: return "int4";
+    case KILN_U2: return "uint2";
+    case KILN_I2: return "int2";
     default: return "?";
   }
 }

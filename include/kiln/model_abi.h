@@ -15,16 +15,34 @@ extern "C" {
 /* The one symbol a model exports: a `const kiln_model_desc`. */
 #define KILN_MODEL_SYMBOL "kiln_model_v1"
 
-/* Element types. Values are stable across ABI versions. */
+/* Element types. Values are stable across ABI versions: ONNX's TensorProto.DataType
+ * numbers. One element per byte for the 4- and 2-bit types (int4, uint4, int2, uint2,
+ * float4e2m1), in the byte's low bits (signed ones two's complement; the high bits are
+ * zero when written and ignored when read), the way numpy/ml_dtypes holds them. */
 typedef enum kiln_dtype {
   KILN_F32 = 1,
   KILN_U8 = 2,
   KILN_I8 = 3,
+  KILN_U16 = 4,
+  KILN_I16 = 5,
   KILN_I32 = 6,
   KILN_I64 = 7,
   KILN_BOOL = 9,
   KILN_F16 = 10,
   KILN_F64 = 11,
+  KILN_U32 = 12,
+  KILN_U64 = 13,
+  KILN_BF16 = 16,
+  KILN_F8E4M3FN = 17,
+  KILN_F8E4M3FNUZ = 18,
+  KILN_F8E5M2 = 19,
+  KILN_F8E5M2FNUZ = 20,
+  KILN_U4 = 21,
+  KILN_I4 = 22,
+  KILN_F4E2M1 = 23,
+  KILN_F8E8M0 = 24,
+  KILN_U2 = 25,
+  KILN_I2 = 26,
 } kiln_dtype;
 
 /* A body of work split by the runtime: fn(ctx, begin, end) over [0, n). */

@@ -19,8 +19,12 @@ def _compiler():
 
 
 # numpy dtype name -> kiln_dtype (kiln/model_abi.h).
-_KILN_DTYPES = {"float32": 1, "uint8": 2, "int8": 3, "int32": 6, "int64": 7, "bool": 9, "float16": 10,
-                "float64": 11}
+_KILN_DTYPES = {"float32": 1, "uint8": 2, "int8": 3, "uint16": 4, "int16": 5, "int32": 6, "int64": 7, "bool": 9,
+                "float16": 10, "float64": 11, "uint32": 12, "uint64": 13,
+                # ml_dtypes' names (one element per byte for the 4- and 2-bit types)
+                "bfloat16": 16, "float8_e4m3fn": 17, "float8_e4m3fnuz": 18, "float8_e5m2": 19,
+                "float8_e5m2fnuz": 20, "uint4": 21, "int4": 22, "float4_e2m1fn": 23, "float8_e8m0fnu": 24,
+                "uint2": 25, "int2": 26}
 
 
 def _constant_inputs(constant_inputs):
@@ -53,7 +57,9 @@ def compile(model: Any, output_path: str | os.PathLike, target: str = "llvm", la
     model is a path (.onnx file or folder) or an onnx.ModelProto. optimization
     takes values like "category:kernel,level:2" (one string or a list);
     input_shapes pins symbolic dimensions: {"input": (1, 3, 224, 224)} or the
-    CLI form "input:1x3x224x224". constant_inputs freezes graph inputs to
+    CLI form "input:1x3x224x224". layout="NHWC" computes convolution-type ops
+    in NHWC (CPU targets, kernel level 3 or 4; inputs and outputs keep the
+    model's NCHW shapes). constant_inputs freezes graph inputs to
     values ({"axes": np.array([1], np.int64)}, like --constant_input): each
     array's dtype and shape must match the input, which becomes a constant and
     is no longer an input of the compiled model. Returns output_path; raises KilnError."""

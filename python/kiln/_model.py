@@ -23,8 +23,42 @@ _DTYPES = {
     "int32": np.dtype(np.int32),
     "int8": np.dtype(np.int8),
     "uint8": np.dtype(np.uint8),
+    "int16": np.dtype(np.int16),
+    "uint16": np.dtype(np.uint16),
+    "uint32": np.dtype(np.uint32),
+    "uint64": np.dtype(np.uint64),
     "bool": np.dtype(np.bool_),
 }
+
+# Types numpy has no name for: the ml_dtypes package's (the ones onnx's numpy_helper
+# returns). One element per byte for the 4- and 2-bit types, as ml_dtypes holds them.
+_ML_DTYPES = {
+    "bfloat16": "bfloat16",
+    "float8e4m3fn": "float8_e4m3fn",
+    "float8e4m3fnuz": "float8_e4m3fnuz",
+    "float8e5m2": "float8_e5m2",
+    "float8e5m2fnuz": "float8_e5m2fnuz",
+    "float8e8m0": "float8_e8m0fnu",
+    "float4e2m1": "float4_e2m1fn",
+    "int4": "int4",
+    "uint4": "uint4",
+    "int2": "int2",
+    "uint2": "uint2",
+}
+
+
+def _dtype(name: str) -> np.dtype:
+    """The numpy dtype of a kiln dtype name."""
+    if name in _DTYPES:
+        return _DTYPES[name]
+    if name in _ML_DTYPES:
+        try:
+            import ml_dtypes  # noqa: PLC0415 (optional: only models with these types need it)
+        except ImportError as e:
+            raise KilnError(f"this model has {name} tensors, which numpy holds through the "
+                            "ml_dtypes package: pip install ml_dtypes") from e
+        return np.dtype(getattr(ml_dtypes, _ML_DTYPES[name]))
+    raise KilnError(f"this kiln runtime's Python package does not know dtype {name!r}")
 
 
 @dataclass(frozen=True)
@@ -47,6 +81,14 @@ def _aligned_empty(shape: tuple, dtype: np.dtype) -> np.ndarray:
     return raw[offset:offset + nbytes].view(dtype).reshape(shape)
 
 
+def _as_bytes(array: np.ndarray) -> np.ndarray:
+    """The array itself, or for an ml_dtypes array (a type the binding cannot name) a
+    view of its memory as unsigned integers of the same size: still zero copy."""
+    if array.dtype.name not in _ML_DTYPES.values():
+        return array
+    return array.view({1: np.uint8, 2: np.uint16}[array.dtype.itemsize])
+
+
 def _describe(info: TensorInfo) -> str:
     return f"{info.dtype} {info.shape}"
 
@@ -57,8 +99,8 @@ class Model:
     def __init__(self, path: str | os.PathLike, num_threads: int = 1):
         self._path = os.fspath(path)
         self._impl = _runtime.Model(self._path)
-        self._inputs = [TensorInfo(n, tuple(s), _DTYPES[d]) for n, d, s, _ in self._impl.inputs()]
-        self._outputs = [TensorInfo(n, tuple(s), _DTYPES[d]) for n, d, s, _ in self._impl.outputs()]
+        self._inputs = [TensorInfo(n, tuple(s), _dtype(d)) for n, d, s, _ in self._impl.inputs()]
+        self._outputs = [TensorInfo(n, tuple(s), _dtype(d)) for n, d, s, _ in self._impl.outputs()]
         self.set_num_threads(num_threads)
 
     @property
@@ -121,7 +163,7 @@ class Model:
             raise KilnError("missing input " + ", ".join(f"'{i.name}' ({_describe(i)})" for i in missing))
         arrays = [self._prepare_input(i, inputs[i.name]) for i in self._inputs]
         outputs = [_aligned_empty(o.shape, o.dtype) for o in self._outputs]
-        self._impl.run(arrays, outputs)
+        self._impl.run([_as_bytes(a) for a in arrays], [_as_bytes(o) for o in outputs])
         return {o.name: a for o, a in zip(self._outputs, outputs)}
 
     def __call__(self, x: Any) -> np.ndarray:

@@ -43,11 +43,8 @@ class Progress {
 Expected<std::map<std::string, ir::Tensor>> constant_input_tensors(const CompileOptions& o) {
   std::map<std::string, ir::Tensor> out;
   for (const auto& [name, c] : o.constant_inputs) {
-    static const DType kDTypes[] = {DType::kF32, DType::kU8, DType::kI8,  DType::kI32,
-                                    DType::kI64, DType::kBool, DType::kF16, DType::kF64};
-    const DType* dtype = std::find_if(std::begin(kDTypes), std::end(kDTypes),
-                                      [&](DType d) { return static_cast<int32_t>(d) == c.dtype; });
-    if (dtype == std::end(kDTypes))
+    std::optional<DType> dtype = dtype_from_code(c.dtype);
+    if (!dtype)
       return Status::invalid("--constant_input '" + name + "' has unsupported dtype code " + std::to_string(c.dtype));
     ir::TensorType type{*dtype, c.shape};
     for (int64_t d : c.shape)
@@ -71,8 +68,6 @@ Status validate_options(const CompileOptions& o) {
     return Status::invalid("--layout '" + o.layout + "' is not one of NCHW, NHWC");
   if (o.layout == "NHWC" && o.kernel_level < 3)
     return Status::invalid("--layout NHWC needs kernel level 3 or 4 (got level " + std::to_string(o.kernel_level) + ")");
-  if (o.layout == "NHWC")
-    return Status::invalid("--layout NHWC is not implemented yet: this build computes convolutions in NCHW only");
   if (o.tuning_iterations.has_value())
     return Status::invalid("category:graph,iterations (auto-tuning) is not implemented yet in this build");
   if (o.bundle) return Status::invalid("--bundle is not implemented yet in this build");
@@ -105,10 +100,8 @@ std::string strategy_for(int level) {
   switch (level) {
     case 1: return "plain loops";
     case 2: return "vectorized + parallel loops";
-    case 3: return "register-tiled Conv/MatMul with pre-packed weights; vectorized + parallel loops elsewhere";
-    default:
-      return "register-tiled Conv/MatMul with pre-packed weights (level " + std::to_string(level) +
-             " runs as level 3 until its extra strategies land)";
+    // Level 4's Winograd layers say so themselves (KernelSummary::strategy).
+    default: return "register-tiled Conv/MatMul with pre-packed weights; vectorized + parallel loops elsewhere";
   }
 }
 
@@ -125,7 +118,7 @@ std::string metadata_json(const CompileOptions& o, const Target& t, const std::s
   for (const auto& f : t.required_features) j.value(f);
   j.end_array().key("vector_bits").value(static_cast<int64_t>(t.vector_bits)).end_object();
   j.key("options").begin_object().key("kernel_level").value(static_cast<int64_t>(o.kernel_level));
-  j.key("effective_kernel_level").value(static_cast<int64_t>(std::min(o.kernel_level, 3)));
+  j.key("effective_kernel_level").value(static_cast<int64_t>(o.kernel_level));
   j.key("layout").value(o.layout).end_object();
   j.key("inputs");
   write_tensors(j, plan.inputs);
@@ -138,7 +131,10 @@ std::string metadata_json(const CompileOptions& o, const Target& t, const std::s
     for (const auto& op : k.ops) j.value(op);
     j.end_array().key("nodes").begin_array();
     for (const auto& n : k.nodes) j.value(n);
-    j.end_array().key("precision").value("fp32").key("strategy").value(strategy_for(o.kernel_level)).end_object();
+    j.end_array();
+    if (!k.layout.empty()) j.key("layout").value(k.layout);
+    j.key("precision").value(k.precision).key("precision_reason").value(k.precision_reason);
+    j.key("strategy").value(k.strategy.empty() ? strategy_for(o.kernel_level) : k.strategy).end_object();
   }
   j.end_array().end_object();
   return j.str() + "\n";
@@ -159,6 +155,9 @@ Status compile_impl(const CompileOptions& o) {
 
   Expected<Target> target = o.target.empty() || o.target == "llvm" ? host_target() : parse_target(o.target);
   if (!target) return target.status().with_context("--target");
+  if (target->arch == Arch::kCuda && o.layout == "NHWC")
+    return Status::invalid("--layout NHWC is for CPU targets only (llvm ...), not --target " + o.target +
+                           ": leave --layout out (NCHW) for cuda");
   if (target->arch == Arch::kCuda)
     return Status::invalid("--target " + o.target + ": CUDA code generation is not implemented yet in this build");
 
@@ -174,6 +173,7 @@ Status compile_impl(const CompileOptions& o) {
   kopts.level = o.kernel_level;
   kopts.f32_lanes = std::max(1, target->f32_lanes());
   kopts.vector_registers = target->arch == Arch::kAArch64 || target->vector_bits >= 512 ? 32 : 16;
+  kopts.channels_last = o.layout == "NHWC";
   KILN_RETURN_IF_ERROR(driver::run_graph_passes(*graph, kopts));
 
   std::vector<driver::KernelSummary> kernels;

@@ -5,11 +5,16 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "lower/hoist_scratch.h"
 #include "lower/kernel_builder.h"
+#include "ops/layout.h"
+#include "ops/winograd.h"
 #include "passes/constant_fold.h"
+#include "passes/convert_layout.h"
 #include "passes/dead_code.h"
 #include "passes/fold_scale_into_conv.h"
 #include "passes/fuse_elementwise.h"
+#include "passes/lower_qdq.h"
 #include "passes/materialize_outputs.h"
 #include "passes/pack_weights.h"
 #include "passes/plan_memory.h"
@@ -47,6 +52,9 @@ std::string kernel_name(size_t index, const lower::FusedGroup& group) {
 
 Status run_graph_passes(ir::Graph& g, const ops::KernelOptions& opts) {
   maybe_dump(g, "import");
+  passes::lower_qdq(g);  // first: constant folding would dequantize the int8 weights
+  passes::eliminate_dead_code(g);
+  KILN_RETURN_IF_ERROR(check(g, "lower_qdq"));
   KILN_RETURN_IF_ERROR(passes::fold_constants(g));
   KILN_RETURN_IF_ERROR(check(g, "fold_constants"));
   passes::eliminate_dead_code(g);
@@ -54,6 +62,11 @@ Status run_graph_passes(ir::Graph& g, const ops::KernelOptions& opts) {
   passes::fold_scale_into_conv(g);
   KILN_RETURN_IF_ERROR(check(g, "fold_scale_into_conv"));
   passes::eliminate_dead_code(g);
+  if (opts.channels_last) {
+    passes::convert_layout(g, opts);
+    passes::eliminate_dead_code(g);
+    KILN_RETURN_IF_ERROR(check(g, "convert_layout"));
+  }
   KILN_RETURN_IF_ERROR(passes::materialize_outputs(g));
   KILN_RETURN_IF_ERROR(check(g, "materialize_outputs"));
   passes::pack_weights(g, opts);
@@ -65,17 +78,34 @@ Status run_graph_passes(ir::Graph& g, const ops::KernelOptions& opts) {
 Expected<codegen::ModelPlan> lower_graph(const ir::Graph& g, const ops::KernelOptions& opts,
                                          std::vector<KernelSummary>* kernels) {
   std::vector<lower::FusedGroup> groups = passes::fuse_elementwise(g);
-  passes::MemoryPlan memory = passes::plan_memory(g, groups);
+  // Kernels first: the memory plan places their scratch buffers (lower/hoist_scratch).
+  std::vector<lower::Kernel> built;
+  std::vector<std::vector<int64_t>> scratch;
+  for (size_t i = 0; i < groups.size(); ++i) {
+    KILN_ASSIGN_OR_RETURN(lower::Kernel k, lower::build_kernel(groups[i], kernel_name(i, groups[i]), opts));
+    lower::hoist_scratch(&k);
+    scratch.push_back(k.scratch_bytes);
+    built.push_back(std::move(k));
+  }
+  passes::MemoryPlan memory = passes::plan_memory(g, groups, scratch);
 
   codegen::ModelPlan plan;
+  bool quantized = passes::has_quantization(g);
   for (size_t i = 0; i < groups.size(); ++i) {
     std::string name = kernel_name(i, groups[i]);
-    KILN_ASSIGN_OR_RETURN(lower::Kernel k, lower::build_kernel(groups[i], name, opts));
+    lower::Kernel& k = built[i];
     codegen::KernelCall call{name, {}};
     for (const ir::Value* v : k.param_values) call.args.push_back(memory.location.at(v));
+    for (const codegen::KernelArg& a : memory.scratch[i]) call.args.push_back(a);
     plan.funcs.push_back(std::move(k.func));
     plan.calls.push_back(std::move(call));
-    KernelSummary summary{name, {}, {}};
+    passes::LayerPrecision precision = passes::layer_precision(groups[i], quantized);
+    KernelSummary summary{name, {}, {}, ops::is_channels_last(*groups[i].anchor()) ? "NHWC" : "",
+                          precision.precision, precision.reason};
+    std::optional<ops::PackedWeight> packed = ops::packed_weight(*groups[i].anchor());
+    if (packed && ops::winograd_tile(*packed) > 0)
+      summary.strategy = "Winograd F(" + std::to_string(ops::winograd_tile(*packed)) + "x" +
+                         std::to_string(ops::winograd_tile(*packed)) + ", 3x3), weights transformed at compile time";
     for (const ir::Node* n : groups[i].nodes) {
       summary.ops.push_back(ir::op_name(n->op));
       summary.nodes.push_back(n->name.empty() ? n->outputs[0]->name : n->name);

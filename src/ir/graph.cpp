@@ -120,6 +120,18 @@ Expected<Node*> Graph::add_node(OpKind op, const std::string& name, std::vector<
   node->attrs = std::move(attrs);
   for (Value* in : node->inputs) KILN_CHECK(in != nullptr) << "null input to " << node->label();
 
+  // The float8/float4 and 4-/2-bit integer types only flow through Cast and data movement.
+  bool moves_data = op == OpKind::kCast || op == OpKind::kIdentity || op == OpKind::kWhere ||
+                    op_class(op) == OpClass::kReshape || op_class(op) == OpClass::kInjective;
+  if (!moves_data) {
+    for (Value* in : node->inputs) {
+      if (dtype_is_storage_only(in->type.dtype))
+        return Status::invalid(std::string(op_name(op)) + " does not compute in " + dtype_name(in->type.dtype) +
+                               " (kiln keeps float8, float4 and 4-/2-bit integer tensors for Cast and data "
+                               "movement; Cast to float32 first)")
+            .with_context(node->label());
+    }
+  }
   std::vector<TensorType> types;
   const ops::OpInfo& info = ops::op_info(op);
   KILN_CHECK(info.infer != nullptr) << "no type inference for " << op_name(op);

@@ -50,9 +50,15 @@ class Tensor {
   template <typename T>
   T* mutable_data() { return reinterpret_cast<T*>(data_->data()); }
 
-  // Element i converted to double / int64 (any dtype).
+  // Element i converted to double / int64 (any dtype; uint64 above INT64_MAX
+  // wraps in get_i64).
   double get_f64(int64_t i) const;
   int64_t get_i64(int64_t i) const;
+  // Sets element i from a double (to integers: truncated toward zero, then wrapped
+  // to the type; narrow floats round as ONNX Cast does) or from an int64 (wrapped;
+  // to floats: the nearest value).
+  void set_f64(int64_t i, double v);
+  void set_i64(int64_t i, int64_t v);
   // All elements as int64 (for shape-like tensors).
   std::vector<int64_t> to_i64_vector() const;
 

@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "ir/narrow_float.h"
+
 namespace kiln::kir {
 
 std::string Type::str() const {
@@ -12,11 +14,26 @@ std::string Type::str() const {
     case DType::kF32: s = "f32"; break;
     case DType::kU8: s = "u8"; break;
     case DType::kI8: s = "i8"; break;
+    case DType::kU16: s = "u16"; break;
+    case DType::kI16: s = "i16"; break;
     case DType::kI32: s = "i32"; break;
     case DType::kI64: s = "i64"; break;
+    case DType::kU32: s = "u32"; break;
+    case DType::kU64: s = "u64"; break;
     case DType::kBool: s = "bool"; break;
     case DType::kF16: s = "f16"; break;
     case DType::kF64: s = "f64"; break;
+    case DType::kBF16: s = "bf16"; break;
+    case DType::kF8E4M3FN: s = "f8e4m3fn"; break;
+    case DType::kF8E4M3FNUZ: s = "f8e4m3fnuz"; break;
+    case DType::kF8E5M2: s = "f8e5m2"; break;
+    case DType::kF8E5M2FNUZ: s = "f8e5m2fnuz"; break;
+    case DType::kF8E8M0: s = "f8e8m0"; break;
+    case DType::kF4E2M1: s = "f4e2m1"; break;
+    case DType::kU4: s = "u4"; break;
+    case DType::kI4: s = "i4"; break;
+    case DType::kU2: s = "u2"; break;
+    case DType::kI2: s = "i2"; break;
   }
   if (lanes > 1) s += "x" + std::to_string(lanes);
   return s;
@@ -89,18 +106,32 @@ const char* for_kind_name(ForKind k) {
 
 namespace {
 
-// Wraps v to the range of an integer element type (two's complement).
+}  // namespace
+
 int64_t wrap_int(DType t, int64_t v) {
   switch (t) {
     case DType::kU8: return static_cast<uint8_t>(v);
     case DType::kI8: return static_cast<int8_t>(v);
+    case DType::kU16: return static_cast<uint16_t>(v);
+    case DType::kI16: return static_cast<int16_t>(v);
+    case DType::kU32: return static_cast<uint32_t>(v);
     case DType::kI32: return static_cast<int32_t>(v);
+    case DType::kU4: return v & 0xf;
+    case DType::kU2: return v & 0x3;
+    case DType::kI4: return static_cast<int64_t>(static_cast<uint64_t>(v) << 60) >> 60;
+    case DType::kI2: return static_cast<int64_t>(static_cast<uint64_t>(v) << 62) >> 62;
     case DType::kBool: return v != 0;
-    default: return v;
+    default: return v;  // int64, and uint64 as its bit pattern
   }
 }
 
-double round_float(DType t, double v) { return t == DType::kF32 ? static_cast<double>(static_cast<float>(v)) : v; }
+namespace {
+
+double round_float(DType t, double v) {
+  if (t == DType::kF32) return static_cast<double>(static_cast<float>(v));
+  if (t == DType::kF16 || t == DType::kF64) return v;
+  return narrow_float_round(t, t == DType::kF8E8M0 ? static_cast<float>(v) : f32_round_odd(v));
+}
 
 bool is_const(const Expr& e) { return e.as<IntImm>() || e.as<FloatImm>(); }
 
@@ -115,7 +146,10 @@ bool fits(const Expr& e, const Type& t) {
 }
 
 double const_value(const Expr& e) {
-  if (auto* i = e.as<IntImm>()) return static_cast<double>(i->value);
+  if (auto* i = e.as<IntImm>()) {
+    if (i->type.elem == DType::kU64) return static_cast<double>(static_cast<uint64_t>(i->value));
+    return static_cast<double>(i->value);
+  }
   return e.as<FloatImm>()->value;
 }
 
@@ -179,6 +213,21 @@ Expr fold(BinOp op, const Expr& a, const Expr& b) {
     }
   }
   int64_t x = a.as<IntImm>()->value, y = b.as<IntImm>()->value;
+  if (dtype_is_unsigned(t.elem)) {
+    // Unsigned values are stored wrapped (uint64: as the bit pattern).
+    uint64_t ux = static_cast<uint64_t>(x), uy = static_cast<uint64_t>(y);
+    switch (op) {
+      case BinOp::kDiv: return uy == 0 ? Expr() : int_imm(static_cast<int64_t>(ux / uy), t);
+      case BinOp::kMod: return uy == 0 ? Expr() : int_imm(static_cast<int64_t>(ux % uy), t);
+      case BinOp::kMin: return int_imm(static_cast<int64_t>(std::min(ux, uy)), t);
+      case BinOp::kMax: return int_imm(static_cast<int64_t>(std::max(ux, uy)), t);
+      case BinOp::kLT: return int_imm(ux < uy, boolean());
+      case BinOp::kLE: return int_imm(ux <= uy, boolean());
+      case BinOp::kGT: return int_imm(ux > uy, boolean());
+      case BinOp::kGE: return int_imm(ux >= uy, boolean());
+      default: break;
+    }
+  }
   switch (op) {
     case BinOp::kAdd: return int_imm(static_cast<int64_t>(static_cast<uint64_t>(x) + static_cast<uint64_t>(y)), t);
     case BinOp::kSub: return int_imm(static_cast<int64_t>(static_cast<uint64_t>(x) - static_cast<uint64_t>(y)), t);
@@ -207,8 +256,8 @@ Expr fold(BinOp op, const Expr& a, const Expr& b) {
 }  // namespace
 
 int64_t eval_bitwise(BinOp op, DType t, int64_t x, int64_t y) {
-  int bits = static_cast<int>(dtype_size(t)) * 8;
-  bool is_unsigned = t == DType::kU8;
+  int bits = dtype_bits(t);
+  bool is_unsigned = dtype_is_unsigned(t);
   uint64_t mask = bits == 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1;
   uint64_t ux = static_cast<uint64_t>(x) & mask;
   switch (op) {
@@ -242,6 +291,8 @@ Expr float_imm(double v, Type t) {
 
 Expr make_const(Type t, double v) {
   if (t.is_float()) return float_imm(v, t);
+  if (v >= 9223372036854775808.0 && v < 18446744073709551616.0)
+    return int_imm(static_cast<int64_t>(static_cast<uint64_t>(v)), t);  // uint64 range
   return int_imm(static_cast<int64_t>(v), t);
 }
 
@@ -324,7 +375,10 @@ Expr cast(Type t, Expr v) {
     double x = const_value(v);
     if (t.is_bool()) return int_imm(x != 0, t);
     if (t.is_float()) return float_imm(x, t);
-    if (v.as<FloatImm>() && std::isfinite(x)) return int_imm(static_cast<int64_t>(std::trunc(x)), t);
+    if (v.as<FloatImm>() && std::isfinite(x) && std::fabs(x) < 9223372036854775808.0)
+      return int_imm(static_cast<int64_t>(std::trunc(x)), t);
+    if (v.as<FloatImm>() && x >= 9223372036854775808.0 && x < 18446744073709551616.0)
+      return int_imm(static_cast<int64_t>(static_cast<uint64_t>(x)), t);  // uint64 range
     if (auto* i = v.as<IntImm>()) return int_imm(i->value, t);
   }
   return Expr(std::make_shared<Cast>(t, std::move(v)));

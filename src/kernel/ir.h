@@ -140,6 +140,10 @@ enum class BinOp : uint8_t {
   kBitAnd, kBitOr, kBitXor, kShl, kShr,
 };
 const char* binop_name(BinOp op);
+// v wrapped to integer type t (two's complement; the 4- and 2-bit types sign-
+// or zero-extended from their bits; uint64 kept as its bit pattern; bool: v != 0).
+// IntImm values are stored this way.
+int64_t wrap_int(DType t, int64_t v);
 // kBitAnd .. kShr on two values of integer dtype t (as stored: wrapped to t).
 int64_t eval_bitwise(BinOp op, DType t, int64_t x, int64_t y);
 // Integer kDiv/kMod truncate toward zero (C semantics). kMin/kMax on floats

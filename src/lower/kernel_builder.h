@@ -28,6 +28,9 @@ struct Kernel {
   // The graph value bound to each parameter of func, in order (the group's
   // external inputs, then its result).
   std::vector<ir::Value*> param_values;
+  // Sizes in bytes of the scratch buffers that follow those parameters
+  // (lower/hoist_scratch; none unless it ran).
+  std::vector<int64_t> scratch_bytes;
 };
 
 // Builds the kernel for `group`. Inputs are read from row-major buffers.

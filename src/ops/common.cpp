@@ -4,6 +4,7 @@
 #include <limits>
 #include <sstream>
 
+#include "ir/narrow_float.h"
 #include "ops/op_families.h"
 
 namespace kiln::ops {
@@ -81,31 +82,24 @@ std::string ints_str(const std::vector<int64_t>& v) {
 }
 
 Expr lowest_value(DType t) {
-  switch (t) {
-    case DType::kF32:
-    case DType::kF64:
-    case DType::kF16: return kir::make_const(scalar_type(t), -std::numeric_limits<double>::infinity());
-    case DType::kU8:
-    case DType::kBool: return kir::make_const(scalar_type(t), 0);
-    case DType::kI8: return kir::make_const(scalar_type(t), -128);
-    case DType::kI32: return kir::make_const(scalar_type(t), std::numeric_limits<int32_t>::min());
-    case DType::kI64: return kir::int_imm(std::numeric_limits<int64_t>::min(), scalar_type(t));
+  kir::Type st = scalar_type(t);
+  if (dtype_is_float(t)) {
+    bool has_inf = !dtype_is_narrow_float(t) || t == DType::kBF16 || t == DType::kF8E5M2;
+    return kir::make_const(st, has_inf ? -std::numeric_limits<double>::infinity() : -narrow_float_max(t));
   }
-  KILN_UNREACHABLE("bad dtype");
+  if (t == DType::kBool || dtype_is_unsigned(t)) return kir::int_imm(0, st);
+  return kir::int_imm(int64_t{-1} << (dtype_bits(t) - 1), st);  // wrapped: -2^(bits-1)
 }
 
 Expr highest_value(DType t) {
-  switch (t) {
-    case DType::kF32:
-    case DType::kF64:
-    case DType::kF16: return kir::make_const(scalar_type(t), std::numeric_limits<double>::infinity());
-    case DType::kU8: return kir::make_const(scalar_type(t), 255);
-    case DType::kBool: return kir::make_const(scalar_type(t), 1);
-    case DType::kI8: return kir::make_const(scalar_type(t), 127);
-    case DType::kI32: return kir::make_const(scalar_type(t), std::numeric_limits<int32_t>::max());
-    case DType::kI64: return kir::int_imm(std::numeric_limits<int64_t>::max(), scalar_type(t));
+  kir::Type st = scalar_type(t);
+  if (dtype_is_float(t)) {
+    bool has_inf = !dtype_is_narrow_float(t) || t == DType::kBF16 || t == DType::kF8E5M2;
+    return kir::make_const(st, has_inf ? std::numeric_limits<double>::infinity() : narrow_float_max(t));
   }
-  KILN_UNREACHABLE("bad dtype");
+  if (t == DType::kBool) return kir::int_imm(1, st);
+  if (dtype_is_unsigned(t)) return kir::int_imm(-1, st);  // all ones, wrapped to the type
+  return kir::int_imm(static_cast<int64_t>((uint64_t{1} << (dtype_bits(t) - 1)) - 1), st);
 }
 
 size_t vector_dim(const ir::Shape& shape, const std::vector<size_t>& dims) {

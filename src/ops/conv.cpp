@@ -1,10 +1,13 @@
 // Conv: 2-D convolution, NCHW activations and OIHW weights, with groups
 // (depthwise included) and an optional bias. Attributes: strides:ints(2, default
 // 1,1) pads:ints(4: top, left, bottom, right; default 0) dilations:ints(2,
-// default 1,1) group:i (default 1). Inputs X[N,C,H,W], W[M,C/group,kH,kW], B[M].
+// default 1,1) group:i (default 1), layout:s ("NHWC": X[N,H,W,C] and Y[N,OH,OW,M];
+// ops/layout.h). Inputs X[N,C,H,W], W[M,C/group,kH,kW], B[M].
 #include "ops/conv_params.h"
+#include "ops/layout.h"
 #include "ops/op_families.h"
 #include "ops/weight_layout.h"
+#include "ops/winograd.h"
 
 namespace kiln::ops {
 
@@ -22,11 +25,14 @@ Expected<ConvParams> conv_params(const ir::Node& node) {
   KILN_RETURN_IF_ERROR(check_float_input(node, 0));
   if (w.dtype != x.dtype) return Status::invalid("Conv input " + x.str() + " and weights " + w.str() + " differ in dtype");
   ConvParams p;
-  p.n = x.shape[0], p.c = x.shape[1], p.h = x.shape[2], p.w = x.shape[3];
+  // layout="NHWC" (ops/layout.h): activations are N, H, W, C.
+  bool nhwc = is_channels_last(node);
+  p.n = x.shape[0], p.c = x.shape[nhwc ? 3 : 1], p.h = x.shape[nhwc ? 1 : 2], p.w = x.shape[nhwc ? 2 : 3];
   p.m = w.shape[0], p.cg = w.shape[1], p.kh = w.shape[2], p.kw = w.shape[3];
   p.group = node.attrs.get_int("group", 1);
   if (packed && p.group >= 1 && p.m % p.group == 0 &&
-      node.inputs[1]->type.shape != packed_conv_shape(packed->logical, p.group, packed->block))
+      node.inputs[1]->type.shape != (winograd_tile(*packed) > 0 ? packed_winograd_shape(*packed)
+                                                                  : packed_conv_shape(*packed, p.group)))
     return Status::internal("Conv packed weights " + node.inputs[1]->type.str() + " do not match layout " +
                             packed->layout + " of " + w.str());
   std::vector<int64_t> strides = node.attrs.get_ints("strides", {1, 1});
@@ -66,7 +72,8 @@ Expected<ConvParams> conv_params(const ir::Node& node) {
 
 Status infer_conv(const ir::Node& node, std::vector<ir::TensorType>* outputs) {
   KILN_ASSIGN_OR_RETURN(ConvParams p, conv_params(node));
-  outputs->assign(1, ir::TensorType{node.inputs[0]->type.dtype, {p.n, p.m, p.oh, p.ow}});
+  ir::Shape out = is_channels_last(node) ? ir::Shape{p.n, p.oh, p.ow, p.m} : ir::Shape{p.n, p.m, p.oh, p.ow};
+  outputs->assign(1, ir::TensorType{node.inputs[0]->type.dtype, out});
   return Status::ok();
 }
 
@@ -76,6 +83,10 @@ Status infer_conv(const ir::Node& node, std::vector<ir::TensorType>* outputs) {
 // window row is inside the input runs vectorized without the column check.
 Expected<Stmt> lower_conv(const LowerContext& ctx) {
   KILN_ASSIGN_OR_RETURN(ConvParams p, conv_params(ctx.node));
+  // Winograd-packed weights (level 4, passes/pack_weights) can only be read by the Winograd kernel.
+  if (std::optional<PackedWeight> w = packed_weight(ctx.node); w && winograd_tile(*w) > 0)
+    return lower_conv_winograd(ctx, p);
+  if (is_channels_last(ctx.node)) return lower_conv_nhwc(ctx, p);
   if (conv_tiled_applies(ctx.node, p, ctx.opts)) return lower_conv_tiled(ctx, p);
   if (depthwise_tiled_applies(ctx.node, p, ctx.opts)) return lower_depthwise_tiled(ctx, p);
   std::optional<PackedWeight> packed = packed_weight(ctx.node);

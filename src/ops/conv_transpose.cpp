@@ -1,42 +1,44 @@
 // ConvTranspose over any number of spatial dims, as a gather: each output
 // element sums x * w over the input positions and taps that map to it.
 // Attributes: strides:ints(k) pads:ints(2k: begins, then ends) dilations:ints(k)
-// output_padding:ints(k) group:i. Inputs X[N,C,i...], W[C, M/group, k...], B[M].
+// output_padding:ints(k) group:i, layout:s ("NHWC": 2-D X[N,H,W,C], Y[N,OH,OW,M];
+// ops/layout.h). Inputs X[N,C,i...], W[C, M/group, k...], B[M].
 #include <algorithm>
 #include <tuple>
 
+#include "ops/conv_transpose_params.h"
+#include "ops/layout.h"
 #include "ops/op_families.h"
+#include "ops/weight_layout.h"
 
 namespace kiln::ops {
 
 using kir::Expr;
 using kir::Stmt;
 
-namespace {
-
-struct ConvTransposeParams {
-  int64_t n, c, m, group, cg, mg;  // cg, mg: input and output channels per group
-  std::vector<int64_t> in, kernel, strides, pad_begin, dilations, out;
-};
-
 Expected<ConvTransposeParams> conv_transpose_params(const ir::Node& node) {
   KILN_RETURN_IF_ERROR(check_num_inputs(node, 2, 3));
   KILN_RETURN_IF_ERROR(check_float_input(node, 0));
   const ir::TensorType& x = node.inputs[0]->type;
-  const ir::TensorType& w = node.inputs[1]->type;
+  std::optional<PackedWeight> packed = packed_weight(node);
+  const ir::TensorType w = packed ? ir::TensorType{node.inputs[1]->type.dtype, packed->logical} : node.inputs[1]->type;
+  bool nhwc = is_channels_last(node);  // N, spatial..., C
   if (x.rank() < 3) return Status::invalid("ConvTranspose needs an input of rank 3 or more, got " + x.str());
   size_t k = static_cast<size_t>(x.rank() - 2);
   if (w.rank() != x.rank() || w.dtype != x.dtype)
     return Status::invalid("ConvTranspose weights " + w.str() + " must be " + dtype_name(x.dtype) + " of rank " +
                            std::to_string(x.rank()) + " for input " + x.str());
   ConvTransposeParams p;
-  p.n = x.shape[0], p.c = x.shape[1];
+  p.n = x.shape[0], p.c = x.shape[nhwc ? x.rank() - 1 : 1];
   p.group = node.attrs.get_int("group", 1);
   if (p.group < 1 || p.c % p.group != 0 || w.shape[0] != p.c)
     return Status::invalid("ConvTranspose input " + x.str() + ", weights " + w.str() + " and group " +
                            std::to_string(p.group) + " do not agree");
   p.cg = p.c / p.group, p.mg = w.shape[1], p.m = p.mg * p.group;
-  p.in.assign(x.shape.begin() + 2, x.shape.end());
+  if (packed && node.inputs[1]->type.shape != packed_conv_transpose_shape(packed->logical, p.group, packed->block))
+    return Status::internal("ConvTranspose packed weights " + node.inputs[1]->type.str() + " do not match layout " +
+                            packed->layout + " of " + w.str());
+  p.in.assign(x.shape.begin() + (nhwc ? 1 : 2), x.shape.end() - (nhwc ? 1 : 0));
   p.kernel.assign(w.shape.begin() + 2, w.shape.end());
   p.strides = node.attrs.get_ints("strides", std::vector<int64_t>(k, 1));
   std::vector<int64_t> pads = node.attrs.get_ints("pads", std::vector<int64_t>(2 * k, 0));
@@ -66,12 +68,14 @@ Expected<ConvTransposeParams> conv_transpose_params(const ir::Node& node) {
   return p;
 }
 
-}  // namespace
-
 Status infer_conv_transpose(const ir::Node& node, std::vector<ir::TensorType>* outputs) {
   KILN_ASSIGN_OR_RETURN(ConvTransposeParams p, conv_transpose_params(node));
   ir::Shape out = {p.n, p.m};
   out.insert(out.end(), p.out.begin(), p.out.end());
+  if (is_channels_last(node)) {
+    out.erase(out.begin() + 1);
+    out.push_back(p.m);
+  }
   outputs->assign(1, ir::TensorType{node.inputs[0]->type.dtype, out});
   return Status::ok();
 }
@@ -85,6 +89,7 @@ Status infer_conv_transpose(const ir::Node& node, std::vector<ir::TensorType>* o
 // vectorized levels, blocks of 2 or 4 output channels share each input load.
 Expected<Stmt> lower_conv_transpose(const LowerContext& ctx) {
   KILN_ASSIGN_OR_RETURN(ConvTransposeParams p, conv_transpose_params(ctx.node));
+  if (is_channels_last(ctx.node)) return lower_conv_transpose_nhwc(ctx, p);
   DType dt = ctx.node.inputs[0]->type.dtype;
   kir::Type t = scalar_type(dt);
   size_t k = p.in.size(), last = k - 1;

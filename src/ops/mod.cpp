@@ -33,7 +33,7 @@ Expr element_mod(const ir::Node& node, const std::vector<Expr>& out_idx, const R
   // An integer remainder by zero traps: divide by 1 instead and yield 0.
   Expr safe_b = kir::select(b == zero, kir::make_const(t, 1), b);
   Expr r = a % safe_b;
-  if (node.attrs.get_int("fmod", 0) == 0 && t.elem != DType::kU8) {
+  if (node.attrs.get_int("fmod", 0) == 0 && !dtype_is_unsigned(t.elem)) {
     Expr fix = (r != zero) && ((r < zero) != (b < zero));
     r = kir::select(fix, r + b, r);
   }

@@ -53,8 +53,22 @@ bool conv_1x1_rows_applies(const ConvParams& p, const KernelOptions& opts);
 bool depthwise_tiled_applies(const ir::Node& node, const ConvParams& p, const KernelOptions& opts);
 Expected<kir::Stmt> lower_depthwise_tiled(const LowerContext& ctx, const ConvParams& p);
 Expected<kir::Stmt> lower_conv_1x1_rows(const LowerContext& ctx, const ConvParams& p);
+// conv_winograd.cpp: level-4 Winograd F(4x4, 3x3), NCHW or NHWC, for convs whose
+// weights passes/pack_weights transformed (ops/winograd.h says which).
+Expected<kir::Stmt> lower_conv_winograd(const LowerContext& ctx, const ConvParams& p);
 bool matmul_tiled_applies(const ir::Node& node, const MatMulParams& p, const KernelOptions& opts);
 Expected<kir::Stmt> lower_matmul_tiled(const LowerContext& ctx, const MatMulParams& p);
+// conv_nhwc.cpp, depthwise_nhwc.cpp, pool_nhwc.cpp, conv_transpose_nhwc.cpp:
+// the kernels of layout="NHWC" nodes (ops/layout.h; passes/convert_layout).
+struct PoolParams;
+struct ConvTransposeParams;
+struct RegisterTile;
+Expected<kir::Stmt> lower_conv_nhwc(const LowerContext& ctx, const ConvParams& p);
+// The register tile of a (non-depthwise) NHWC Conv; its nr is the block of the packed weights.
+RegisterTile nhwc_conv_tile(const ConvParams& p, const KernelOptions& opts);
+Expected<kir::Stmt> lower_depthwise_nhwc(const LowerContext& ctx, const ConvParams& p);
+Expected<kir::Stmt> lower_pool_nhwc(const LowerContext& ctx, const PoolParams& p);
+Expected<kir::Stmt> lower_conv_transpose_nhwc(const LowerContext& ctx, const ConvTransposeParams& p);
 // pool.cpp: MaxPool, AveragePool, LpPool and MaxPoolIndices over N-D windows.
 Status infer_pool(const ir::Node& node, std::vector<ir::TensorType>* outputs);
 Expected<kir::Stmt> lower_pool(const LowerContext& ctx);
@@ -67,6 +81,9 @@ Expected<kir::Stmt> lower_reduce(const LowerContext& ctx);
 // softmax.cpp: Softmax and LogSoftmax.
 Status infer_softmax(const ir::Node& node, std::vector<ir::TensorType>* outputs);
 Expected<kir::Stmt> lower_softmax(const LowerContext& ctx);
+// layer_norm.cpp: LayerNorm over the last axis.
+Status infer_layer_norm(const ir::Node& node, std::vector<ir::TensorType>* outputs);
+Expected<kir::Stmt> lower_layer_norm(const LowerContext& ctx);
 // mod.cpp: Mod (fmod 0: sign of the divisor; 1: C fmod).
 Status infer_mod(const ir::Node& node, std::vector<ir::TensorType>* outputs);
 kir::Expr element_mod(const ir::Node& node, const std::vector<kir::Expr>& out_idx, const ReadFn& read);
@@ -81,7 +98,7 @@ Status infer_scatter_elements(const ir::Node& node, std::vector<ir::TensorType>*
 Expected<kir::Stmt> lower_scatter_elements(const LowerContext& ctx);
 Status infer_scatter_nd(const ir::Node& node, std::vector<ir::TensorType>* outputs);
 Expected<kir::Stmt> lower_scatter_nd(const LowerContext& ctx);
-// cumsum.cpp
+// cumsum.cpp: CumSum and CumProd.
 Status infer_cumsum(const ir::Node& node, std::vector<ir::TensorType>* outputs);
 Expected<kir::Stmt> lower_cumsum(const LowerContext& ctx);
 // gather_elements.cpp: GatherElements and GatherND.
@@ -92,6 +109,47 @@ kir::Expr element_gather_nd(const ir::Node& node, const std::vector<kir::Expr>& 
 // topk.cpp: the indices of TopK (the frontend gathers the values).
 Status infer_topk_indices(const ir::Node& node, std::vector<ir::TensorType>* outputs);
 Expected<kir::Stmt> lower_topk_indices(const LowerContext& ctx);
+
+// recurrence.cpp: RnnSequence, the time loop of RNN, GRU and LSTM.
+Status infer_rnn_sequence(const ir::Node& node, std::vector<ir::TensorType>* outputs);
+Expected<kir::Stmt> lower_rnn_sequence(const LowerContext& ctx);
+
+// quantize.cpp: QuantizeLinear, DequantizeLinear and Requantize (elementwise).
+Status infer_quantize(const ir::Node& node, std::vector<ir::TensorType>* outputs);
+kir::Expr element_quantize(const ir::Node& node, const std::vector<kir::Expr>& out_idx, const ReadFn& read);
+// conv_integer.cpp / matmul_integer.cpp: int32-accumulating integer Conv and MatMul.
+Status infer_conv_integer(const ir::Node& node, std::vector<ir::TensorType>* outputs);
+Expected<kir::Stmt> lower_conv_integer(const LowerContext& ctx);
+Status infer_matmul_integer(const ir::Node& node, std::vector<ir::TensorType>* outputs);
+Expected<kir::Stmt> lower_matmul_integer(const LowerContext& ctx);
+// conv_integer.cpp: true when `v` is a constant of all zeros; the int32 value of
+// zero-point input i of ctx.node at idx (a one-element input at any idx), or a
+// null Expr when that input is a constant zero (its subtraction can go).
+bool is_zero_constant(const ir::Value* v);
+kir::Expr zero_point_i32(const LowerContext& ctx, int i, const kir::Expr& idx);
+
+// grid_sample.cpp: GridSample (N-D; nearest, linear, cubic).
+Status infer_grid_sample(const ir::Node& node, std::vector<ir::TensorType>* outputs);
+kir::Expr element_grid_sample(const ir::Node& node, const std::vector<kir::Expr>& out_idx, const ReadFn& read);
+
+// col2im.cpp: Col2Im as a gather of the taps that reach each pixel.
+Status infer_col2im(const ir::Node& node, std::vector<ir::TensorType>* outputs);
+kir::Expr element_col2im(const ir::Node& node, const std::vector<kir::Expr>& out_idx, const ReadFn& read);
+
+// roi_align.cpp: RoiAlign (avg/max, adaptive sampling).
+Status infer_roi_align(const ir::Node& node, std::vector<ir::TensorType>* outputs);
+Expected<kir::Stmt> lower_roi_align(const LowerContext& ctx);
+// det.cpp: Det by LU with partial pivoting.
+Status infer_det(const ir::Node& node, std::vector<ir::TensorType>* outputs);
+Expected<kir::Stmt> lower_det(const LowerContext& ctx);
+
+// linear_attention.cpp: LinearAttention's recurrence over the sequence.
+Status infer_linear_attention(const ir::Node& node, std::vector<ir::TensorType>* outputs);
+Expected<kir::Stmt> lower_linear_attention(const LowerContext& ctx);
+
+// deform_conv.cpp: 2-D DeformConv with bilinear taps.
+Status infer_deform_conv(const ir::Node& node, std::vector<ir::TensorType>* outputs);
+Expected<kir::Stmt> lower_deform_conv(const LowerContext& ctx);
 
 // --- shared helpers (common.cpp) ---
 

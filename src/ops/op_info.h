@@ -17,6 +17,7 @@ struct KernelOptions {
   int level = 3;          // 1 plain loops; 2 vectorized + parallel; 3 (4 as 3 for now) register-tiled Conv/MatMul
   int f32_lanes = 8;      // vector width in f32 elements (target vector_bits / 32)
   int vector_registers = 16;  // vector registers for register tiles (AVX2: 16; AVX-512, NEON: 32)
+  bool channels_last = false; // --layout NHWC: convolution-type ops compute in NHWC (passes/convert_layout)
   bool vectorize() const { return level >= 2; }
   bool parallelize() const { return level >= 2; }
 };

@@ -79,7 +79,8 @@ OpInfo entry_for(OpKind op) {
     case OpKind::kMod: return {infer_mod, element_mod, nullptr};
     case OpKind::kArgMax:
     case OpKind::kArgMin: return {infer_argminmax, nullptr, lower_argminmax};
-    case OpKind::kCumSum: return {infer_cumsum, nullptr, lower_cumsum};
+    case OpKind::kCumSum:
+    case OpKind::kCumProd: return {infer_cumsum, nullptr, lower_cumsum};
     case OpKind::kGatherElements: return {infer_gather_elements, element_gather_elements, nullptr};
     case OpKind::kGatherND: return {infer_gather_nd, element_gather_nd, nullptr};
     case OpKind::kTopKIndices: return {infer_topk_indices, nullptr, lower_topk_indices};
@@ -90,6 +91,19 @@ OpInfo entry_for(OpKind op) {
     case OpKind::kBitwiseOr:
     case OpKind::kBitwiseXor:
     case OpKind::kBitwiseNot: return {infer_bitwise, element_bitwise, nullptr};
+    case OpKind::kLayerNorm: return {infer_layer_norm, nullptr, lower_layer_norm};
+    case OpKind::kRnnSequence: return {infer_rnn_sequence, nullptr, lower_rnn_sequence};
+    case OpKind::kGridSample: return {infer_grid_sample, element_grid_sample, nullptr};
+    case OpKind::kCol2Im: return {infer_col2im, element_col2im, nullptr};
+    case OpKind::kRoiAlign: return {infer_roi_align, nullptr, lower_roi_align};
+    case OpKind::kDet: return {infer_det, nullptr, lower_det};
+    case OpKind::kLinearAttention: return {infer_linear_attention, nullptr, lower_linear_attention};
+    case OpKind::kDeformConv: return {infer_deform_conv, nullptr, lower_deform_conv};
+    case OpKind::kQuantizeLinear:
+    case OpKind::kDequantizeLinear:
+    case OpKind::kRequantize: return {infer_quantize, element_quantize, nullptr};
+    case OpKind::kConvInteger: return {infer_conv_integer, nullptr, lower_conv_integer};
+    case OpKind::kMatMulInteger: return {infer_matmul_integer, nullptr, lower_matmul_integer};
   }
   KILN_UNREACHABLE("op_info: op " << static_cast<int>(op) << " is missing from op_table.cpp");
 }

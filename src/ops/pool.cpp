@@ -8,8 +8,11 @@
 // (sum over in-bounds taps of |x|^p)^(1/p): padding contributes zeros.
 // MaxPoolIndices gives MaxPool's int64 Indices output: the flat index into the
 // input of each window's first maximum (storage_order:i 1: spatial dims
-// column-major), as the ONNX reference computes it.
+// column-major), as the ONNX reference computes it. With layout="NHWC"
+// (ops/layout.h; MaxPool and AveragePool in 2-D) input and output are N, H, W, C.
+#include "ops/layout.h"
 #include "ops/op_families.h"
+#include "ops/pool_params.h"
 
 namespace kiln::ops {
 
@@ -18,14 +21,6 @@ using kir::Expr;
 using kir::Stmt;
 
 namespace {
-
-struct PoolParams {
-  int64_t n, c;
-  std::vector<int64_t> in, kernel, strides, pad_begin, pad_end, dilations, out;
-  bool count_include_pad;
-  int64_t p;              // LpPool's norm
-  int64_t storage_order;  // MaxPoolIndices: 1 for column-major spatial indices
-};
 
 // ONNX's output size; with ceil_mode the last window must start inside the
 // input or its leading padding.
@@ -41,6 +36,8 @@ bool all_at_least(const std::vector<int64_t>& v, int64_t lo) {
     if (x < lo) return false;
   return true;
 }
+
+}  // namespace
 
 Expected<PoolParams> pool_params(const ir::Node& node) {
   std::string name = ir::op_name(node.op);
@@ -70,8 +67,9 @@ Expected<PoolParams> pool_params(const ir::Node& node) {
                            " non-negative numbers");
   if (p.dilations.size() != k || !all_at_least(p.dilations, 1))
     return Status::invalid(name + " dilations " + ints_str(p.dilations) + " must be " + count + " positive numbers");
-  p.n = x.shape[0], p.c = x.shape[1];
-  p.in.assign(x.shape.begin() + 2, x.shape.end());
+  bool nhwc = is_channels_last(node);  // N, spatial..., C
+  p.n = x.shape[0], p.c = x.shape[nhwc ? x.rank() - 1 : 1];
+  p.in.assign(x.shape.begin() + (nhwc ? 1 : 2), x.shape.end() - (nhwc ? 1 : 0));
   p.pad_begin.assign(pads.begin(), pads.begin() + k);
   p.pad_end.assign(pads.begin() + k, pads.end());
   bool ceil_mode = node.attrs.get_int("ceil_mode", 0) != 0;
@@ -92,12 +90,14 @@ Expected<PoolParams> pool_params(const ir::Node& node) {
   return p;
 }
 
-}  // namespace
-
 Status infer_pool(const ir::Node& node, std::vector<ir::TensorType>* outputs) {
   KILN_ASSIGN_OR_RETURN(PoolParams p, pool_params(node));
   ir::Shape out = {p.n, p.c};
   out.insert(out.end(), p.out.begin(), p.out.end());
+  if (is_channels_last(node)) {
+    out.erase(out.begin() + 1);
+    out.push_back(p.c);
+  }
   DType dt = node.op == OpKind::kMaxPoolIndices ? DType::kI64 : node.inputs[0]->type.dtype;
   outputs->assign(1, ir::TensorType{dt, out});
   return Status::ok();
@@ -108,6 +108,7 @@ Status infer_pool(const ir::Node& node, std::vector<ir::TensorType>* outputs) {
 // then write once.
 Expected<Stmt> lower_pool(const LowerContext& ctx) {
   KILN_ASSIGN_OR_RETURN(PoolParams p, pool_params(ctx.node));
+  if (is_channels_last(ctx.node)) return lower_pool_nhwc(ctx, p);
   OpKind op = ctx.node.op;
   DType dt = ctx.node.inputs[0]->type.dtype;
   kir::Type t = scalar_type(dt);

@@ -1,5 +1,7 @@
 // ReduceMean/Sum/Max/Min/Prod over a set of axes. Attributes: axes:ints (sorted,
-// non-negative; absent or empty: all axes) keepdims:i (default 1).
+// non-negative; absent or empty: all axes) keepdims:i (default 1). Max and Min
+// take bool (any / all); over an empty axis they give their identity, as ONNX
+// says: -inf / +inf for floats, the lowest / highest value for integers.
 #include "ops/op_families.h"
 
 namespace kiln::ops {
@@ -33,7 +35,7 @@ Status infer_reduce(const ir::Node& node, std::vector<ir::TensorType>* outputs) 
   const ir::TensorType& x = node.inputs[0]->type;
   if (node.op == OpKind::kReduceMean) {
     KILN_RETURN_IF_ERROR(check_float_input(node, 0));
-  } else if (x.dtype == DType::kBool) {
+  } else if (x.dtype == DType::kBool && node.op != OpKind::kReduceMax && node.op != OpKind::kReduceMin) {
     return Status::invalid(std::string(ir::op_name(node.op)) + " does not take a bool input (" + x.str() + ")");
   }
   KILN_ASSIGN_OR_RETURN(std::vector<bool> reduced, reduced_axes(node));
@@ -42,8 +44,6 @@ Status infer_reduce(const ir::Node& node, std::vector<ir::TensorType>* outputs) 
   for (int64_t d = 0; d < x.rank(); ++d) {
     if (!reduced[d]) shape.push_back(x.shape[d]);
     else if (keepdims) shape.push_back(1);
-    if (reduced[d] && x.shape[d] == 0 && (node.op == OpKind::kReduceMax || node.op == OpKind::kReduceMin))
-      return Status::invalid(std::string(ir::op_name(node.op)) + " of an empty axis of " + x.str());
   }
   outputs->assign(1, ir::TensorType{x.dtype, shape});
   return Status::ok();

@@ -13,20 +13,6 @@ using kir::Intrinsic;
 
 namespace {
 
-bool is_valid_dtype(int64_t v) {
-  switch (static_cast<DType>(v)) {
-    case DType::kF32:
-    case DType::kU8:
-    case DType::kI8:
-    case DType::kI32:
-    case DType::kI64:
-    case DType::kBool:
-    case DType::kF16:
-    case DType::kF64: return true;
-  }
-  return false;
-}
-
 // Ops whose input may be any numeric type (the rest need floats).
 bool accepts_ints(OpKind op) {
   switch (op) {
@@ -49,7 +35,7 @@ Status infer_unary(const ir::Node& node, std::vector<ir::TensorType>* outputs) {
   if (node.op == OpKind::kCast) {
     if (!node.attrs.has("to")) return Status::invalid("Cast needs the attribute 'to'");
     int64_t to = node.attrs.get_int("to");
-    if (!is_valid_dtype(to)) return Status::invalid("Cast to unknown dtype value " + std::to_string(to));
+    if (!dtype_from_code(to)) return Status::invalid("Cast to unknown dtype value " + std::to_string(to));
     out.dtype = static_cast<DType>(to);
   } else if (node.op == OpKind::kNot) {
     if (in.dtype != DType::kBool) return Status::invalid("Not needs a bool input, got " + in.str());

@@ -49,10 +49,20 @@ void set_packed_weight(ir::Attrs& attrs, const std::string& layout, const ir::Sh
 
 std::string conv_layout_name(int64_t nr) { return "ohwi" + std::to_string(nr) + "o"; }
 std::string matmul_layout_name(int64_t nr) { return "kn" + std::to_string(nr) + "n"; }
+std::string depthwise_layout_name(int64_t nr) { return "chw" + std::to_string(nr) + "c"; }
 
 ir::Shape packed_conv_shape(const ir::Shape& logical, int64_t group, int64_t nr) {
   int64_t mg = logical[0] / group;
   return {group * ((mg + nr - 1) / nr), logical[2], logical[3], logical[1], nr};
+}
+
+ir::Shape packed_conv_shape(const PackedWeight& packed, int64_t group) {
+  if (packed.layout == depthwise_layout_name(packed.block)) return packed_conv_shape(packed.logical, 1, packed.block);
+  return packed_conv_shape(packed.logical, group, packed.block);
+}
+
+ir::Shape packed_conv_transpose_shape(const ir::Shape& logical, int64_t group, int64_t nr) {
+  return packed_conv_shape({logical[1] * group, logical[0] / group, logical[2], logical[3]}, group, nr);
 }
 
 ir::Shape packed_matmul_shape(const ir::Shape& logical, int64_t nr) {
@@ -86,6 +96,22 @@ ir::Tensor pack_matmul_weight(const ir::Tensor& b, int64_t nr) {
   for (int64_t kk = 0; kk < k; ++kk)
     for (int64_t c = 0; c < n; ++c) dst[((c / nr) * k + kk) * nr + c % nr] = src[kk * n + c];
   return out;
+}
+
+ir::Tensor pack_conv_transpose_weight(const ir::Tensor& w, int64_t group, int64_t nr) {
+  const ir::Shape& s = w.type().shape;
+  KILN_CHECK(w.type().dtype == DType::kF32 && s.size() == 4 && s[0] % group == 0)
+      << "pack_conv_transpose_weight: " << w.type().str() << " group " << group;
+  // As a Conv's [M, C/group, kh, kw]: element (g*mg + mi, ci) is W[g*cg + ci, mi].
+  int64_t c = s[0], mg = s[1], kh = s[2], kw = s[3], cg = c / group, taps = kh * kw;
+  ir::Tensor conv(ir::TensorType{DType::kF32, {mg * group, cg, kh, kw}});
+  float* dst = conv.mutable_data<float>();
+  const float* src = w.data<float>();
+  for (int64_t ic = 0; ic < c; ++ic)
+    for (int64_t mi = 0; mi < mg; ++mi)
+      for (int64_t t = 0; t < taps; ++t)
+        dst[(((ic / cg) * mg + mi) * cg + ic % cg) * taps + t] = src[(ic * mg + mi) * taps + t];
+  return pack_conv_weight(conv, group, nr);
 }
 
 std::vector<Expr> packed_conv_index(const Expr& oc, const Expr& ic, const Expr& kh, const Expr& kw, int64_t mg,

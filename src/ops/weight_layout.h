@@ -45,10 +45,20 @@ std::string conv_layout_name(int64_t nr);
 std::string matmul_layout_name(int64_t nr);
 
 ir::Shape packed_conv_shape(const ir::Shape& logical, int64_t group, int64_t nr);
+// NHWC depthwise Conv weights (ops/depthwise_nhwc.cpp): "chw<nr>c", channel
+// blocks of nr, W[C, 1, kh, kw] -> Wp[ceil(C/nr), kh, kw, 1, nr], channel c at
+// [c/nr, kh, kw, 0, c%nr] (pack_conv_weight with one group). NHWC ConvTranspose
+// weights W[C, M/group, kh, kw] are "ohwi<nr>o" blocks of output channels:
+// Wp[G * ceil(mg/nr), kh, kw, C/group, nr], as a Conv's with the roles of C and M swapped.
+std::string depthwise_layout_name(int64_t nr);
+// The packed shape of a Conv's weights in either Conv layout.
+ir::Shape packed_conv_shape(const PackedWeight& packed, int64_t group);
+ir::Shape packed_conv_transpose_shape(const ir::Shape& logical, int64_t group, int64_t nr);
 ir::Shape packed_matmul_shape(const ir::Shape& logical, int64_t nr);
 // f32 weights only.
 ir::Tensor pack_conv_weight(const ir::Tensor& w, int64_t group, int64_t nr);
 ir::Tensor pack_matmul_weight(const ir::Tensor& b, int64_t nr);
+ir::Tensor pack_conv_transpose_weight(const ir::Tensor& w, int64_t group, int64_t nr);
 
 // The packed index of a logical weight element (for loops that index weights
 // by scalar output channel / column).

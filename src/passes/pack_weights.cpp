@@ -1,10 +1,15 @@
 // Weight pre-packing for the level-3 Conv/MatMul kernels (see pack_weights.h).
 #include "passes/pack_weights.h"
 
+#include <algorithm>
+
 #include "ops/conv_params.h"
+#include "ops/conv_transpose_params.h"
+#include "ops/layout.h"
 #include "ops/matmul_params.h"
 #include "ops/op_families.h"
 #include "ops/weight_layout.h"
+#include "ops/winograd.h"
 
 namespace kiln::passes {
 
@@ -15,6 +20,50 @@ bool packable(const ir::Node& n) {
   return w && w->is_constant() && w->type.dtype == DType::kF32 && !n.attrs.has("packed");
 }
 
+// The weights of a layout="NHWC" node (passes/convert_layout), in the layout
+// its NHWC kernel reads: depthwise convs in channel blocks of one vector
+// ("chw<lanes>c"), other convs and ConvTranspose in blocks of nr output channels.
+void pack_channels_last(ir::Graph& g, ir::Node& n, const ops::KernelOptions& opts) {
+  const ir::Value* w = n.inputs[1];
+  int64_t nr = ops::register_tile(opts).nr;
+  if (n.op == ir::OpKind::kConv) {
+    Expected<ops::ConvParams> p = ops::conv_params(n);
+    if (!p) return;
+    nr = ops::nhwc_conv_tile(*p, opts).nr;
+    if (p->cg == 1 && p->m == p->group) {
+      int64_t block = std::max(1, opts.f32_lanes);
+      ir::Tensor packed = ops::pack_conv_weight(*w->constant, 1, block);
+      ops::set_packed_weight(n.attrs, ops::depthwise_layout_name(block), w->type.shape);
+      n.inputs[1] = g.add_constant(w->name + "_packed", std::move(packed));
+      return;
+    }
+    ir::Tensor packed = ops::pack_conv_weight(*w->constant, p->group, nr);
+    ops::set_packed_weight(n.attrs, ops::conv_layout_name(nr), w->type.shape);
+    n.inputs[1] = g.add_constant(w->name + "_packed", std::move(packed));
+  } else if (n.op == ir::OpKind::kConvTranspose) {
+    Expected<ops::ConvTransposeParams> p = ops::conv_transpose_params(n);
+    if (!p || w->type.rank() != 4) return;
+    ir::Tensor packed = ops::pack_conv_transpose_weight(*w->constant, p->group, nr);
+    ops::set_packed_weight(n.attrs, ops::conv_layout_name(nr), w->type.shape);
+    n.inputs[1] = g.add_constant(w->name + "_packed", std::move(packed));
+  }
+}
+
+// Level 4: a Winograd-eligible conv (either layout) gets U = G g G^T in the
+// layout of its batched GEMMs (ops/winograd.h). False if it is not eligible.
+bool pack_winograd(ir::Graph& g, ir::Node& n, const ops::KernelOptions& opts) {
+  if (n.op != ir::OpKind::kConv) return false;
+  Expected<ops::ConvParams> p = ops::conv_params(n);
+  if (!p || !ops::conv_winograd_applies(n, *p, opts)) return false;
+  const ir::Value* w = n.inputs[1];
+  const ops::WinogradTransform& t = ops::winograd_f4x4_3x3();
+  int64_t nr = ops::register_tile(opts).nr;
+  ir::Tensor packed = ops::pack_winograd_weight(*w->constant, nr, t);
+  ops::set_packed_weight(n.attrs, ops::winograd_layout_name(nr, t.m), w->type.shape);
+  n.inputs[1] = g.add_constant(w->name + "_winograd", std::move(packed));
+  return true;
+}
+
 }  // namespace
 
 void pack_weights(ir::Graph& g, const ops::KernelOptions& opts) {
@@ -22,7 +71,11 @@ void pack_weights(ir::Graph& g, const ops::KernelOptions& opts) {
   int64_t nr = ops::register_tile(opts).nr;
   for (const auto& node : g.nodes()) {
     ir::Node& n = *node;
-    if (!packable(n)) continue;
+    if (!packable(n) || pack_winograd(g, n, opts)) continue;
+    if (ops::is_channels_last(n)) {
+      pack_channels_last(g, n, opts);
+      continue;
+    }
     const ir::Value* w = n.inputs[1];
     if (n.op == ir::OpKind::kConv) {
       Expected<ops::ConvParams> p = ops::conv_params(n);

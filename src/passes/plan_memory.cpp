@@ -77,8 +77,12 @@ const ir::Value* storage_root(const ir::Value* v) {
 
 }  // namespace
 
-MemoryPlan plan_memory(const ir::Graph& g, const std::vector<lower::FusedGroup>& groups) {
+MemoryPlan plan_memory(const ir::Graph& g, const std::vector<lower::FusedGroup>& groups,
+                       const std::vector<std::vector<int64_t>>& scratch_bytes) {
+  KILN_CHECK(scratch_bytes.empty() || scratch_bytes.size() == groups.size())
+      << "scratch sizes for " << scratch_bytes.size() << " of " << groups.size() << " groups";
   MemoryPlan plan;
+  plan.scratch.resize(groups.size());
   for (size_t i = 0; i < g.inputs().size(); ++i)
     plan.location[g.inputs()[i]] = {codegen::KernelArg::Kind::kInput, static_cast<int64_t>(i)};
   for (size_t i = 0; i < g.outputs().size(); ++i) {
@@ -125,6 +129,14 @@ MemoryPlan plan_memory(const ir::Graph& g, const std::vector<lower::FusedGroup>&
       }
       plan.location[in] = plan.location[root];
     }
+    // Scratch: live during this kernel only, beside its inputs and result.
+    std::vector<int64_t> scratch_offsets;
+    if (!scratch_bytes.empty())
+      for (int64_t bytes : scratch_bytes[gi]) {
+        scratch_offsets.push_back(arena.allocate(bytes));
+        plan.scratch[gi].push_back({codegen::KernelArg::Kind::kArena, scratch_offsets.back()});
+      }
+    for (int64_t off : scratch_offsets) arena.release(off);
     // Free what this group was the last to read (after its result was placed).
     std::set<const ir::Value*> freed;
     for (const ir::Value* in : reads[gi]) {

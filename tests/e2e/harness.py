@@ -136,6 +136,12 @@ def _val(a, at):
     return a[at].item() if a.ndim else a.item()
 
 
+def _is_float(dtype: np.dtype) -> bool:
+    """numpy floats, and ml_dtypes' bfloat16/float8/float4 (kind "V", float8_e5m2 "f")."""
+    return np.issubdtype(dtype, np.floating) or dtype.kind == "f" or (
+        dtype.kind == "V" and dtype.name.startswith(("float", "bfloat")))
+
+
 def mismatch(got, ref, name: str = "output") -> str | None:
     """None when `got` matches `ref` by the SPEC's bar, else a one-line reason.
 
@@ -150,7 +156,7 @@ def mismatch(got, ref, name: str = "output") -> str | None:
         return f"{name}: shape {list(got.shape)}, expected {list(ref.shape)}"
     if got.size == 0:
         return None
-    if not np.issubdtype(ref.dtype, np.floating):
+    if not _is_float(ref.dtype):
         diff = np.flatnonzero(got.reshape(-1) != ref.reshape(-1))
         if diff.size:
             at = _where(diff[0], ref.shape)

@@ -128,6 +128,17 @@ def test_bad_layout_and_shapes(kiln_bin, example_model, tmp_path):
     assert_usage_error(_compile(example_model, tmp_path / "c", "--input_shapes", "pixels"), r"has no ':'")
 
 
+@pytest.mark.parametrize("extra, pattern", [
+    (["--target", "cuda:t4"], r"--layout NHWC is for CPU targets only"),
+    (["--optimization", "category:kernel,level:2"], r"--layout NHWC needs kernel level 3 or 4 \(got level 2\)"),
+    (["--optimization", "category:kernel,level:1"], r"--layout NHWC needs kernel level 3 or 4 \(got level 1\)"),
+])
+def test_nhwc_needs_a_cpu_target_and_level_3(kiln_bin, example_model, tmp_path, extra, pattern):
+    out = tmp_path / "out"
+    assert_usage_error(_compile(example_model, out, "--layout", "NHWC", *extra), pattern)
+    assert not (out / "model.so").exists()
+
+
 def test_split_and_quoted_targets_compile(kiln_bin, example_model, tmp_path):
     """The documented forms: target flags as separate words, in one quoted word, and --target=."""
     for i, target_args in enumerate([["--target", "llvm", "-mcpu=skylake"],

@@ -1,6 +1,6 @@
 """Real model families from models/generate.py (BERT, ViT, EfficientNet, U-Net, a YOLO
-neck) compiled for the host at kernel levels 1, 2 and the default (1 and 2 threads), against
-ONNX Runtime.
+neck) compiled for the host at kernel levels 1, 2, the default and 4 (1 and 2 threads), and with
+--layout NHWC at levels 3 and 4, against ONNX Runtime.
 
 Each family reproduces the op pattern its exporter writes (HF attention masks, timm's
 qkv unbind, SE blocks, ConvTranspose/Resize up-steps, Split + decode heads); BERT also
@@ -17,7 +17,10 @@ import generate
 from harness import assert_all_close, assert_close, check_compiled, compile_model, run_ort
 
 FAMILIES = list(generate.FAMILIES)
-LEVELS = [1, 2, None]  # None: kiln's default level
+LEVELS = [1, 2, None, 4]  # None: kiln's default level (3); 4 adds Winograd
+# (level, layout) compiles: every level in NCHW, and --layout NHWC at levels 3 and 4.
+CONFIGS = [(level, "NCHW") for level in LEVELS] + [(3, "NHWC"), (4, "NHWC")]
+CONFIG_IDS = [f"L{level or 'default'}" + ("" if layout == "NCHW" else f"-{layout}") for level, layout in CONFIGS]
 INPUT_SEED = 1234
 
 # The op patterns each family must contain (what makes it that family).
@@ -43,15 +46,17 @@ def family_paths(tmp_path_factory) -> dict:
 
 @pytest.fixture(scope="module")
 def compiled_family(tmp_path_factory, family_paths, kiln_bin):
-    """compiled_family(name, level) -> folder; each compile runs once per module."""
+    """compiled_family(name, level, layout="NCHW") -> folder; each compile runs once per module."""
     cache: dict = {}
     root = tmp_path_factory.mktemp("families_compiled")
 
-    def get(name: str, level):
-        if (name, level) not in cache:
-            out = root / f"{name}-L{level or 'default'}"
-            cache[(name, level)] = (compile_model(family_paths[name], out, level=level), out)
-        proc, out = cache[(name, level)]
+    def get(name: str, level, layout: str = "NCHW"):
+        key = (name, level, layout)
+        if key not in cache:
+            out = root / f"{name}-L{level or 'default'}-{layout}"
+            extra = ["--layout", layout] if layout != "NCHW" else []
+            cache[key] = (compile_model(family_paths[name], out, level=level, extra=extra), out)
+        proc, out = cache[key]
         check_compiled(proc, out)
         return out
 
@@ -89,11 +94,11 @@ def test_family_is_valid_and_realistic(family_paths, family_refs, name):
             == generate.build(name).SerializeToString()), "not deterministic"
 
 
-@pytest.mark.parametrize("level", LEVELS, ids=lambda v: f"L{v or 'default'}")
+@pytest.mark.parametrize("level, layout", CONFIGS, ids=CONFIG_IDS)
 @pytest.mark.parametrize("name", FAMILIES)
-def test_family_matches_onnxruntime(kiln, compiled_family, family_refs, name, level):
+def test_family_matches_onnxruntime(kiln, compiled_family, family_refs, name, level, layout):
     inputs, ref = family_refs(name)
-    m = kiln.load(str(compiled_family(name, level)), num_threads=1)
+    m = kiln.load(str(compiled_family(name, level, layout)), num_threads=1)
     got = m.run({k: v.copy() for k, v in inputs.items()})
     assert_all_close(got, ref)
     if name == "detector_neck_like":
@@ -102,10 +107,11 @@ def test_family_matches_onnxruntime(kiln, compiled_family, family_refs, name, le
         assert_close(got["detections"][..., 4:], ref["detections"][..., 4:], "scores")
 
 
+@pytest.mark.parametrize("layout", ["NCHW", "NHWC"])
 @pytest.mark.parametrize("name", FAMILIES)
-def test_family_two_threads(kiln, compiled_family, family_refs, name):
+def test_family_two_threads(kiln, compiled_family, family_refs, name, layout):
     inputs, ref = family_refs(name)
-    m = kiln.load(str(compiled_family(name, None)), num_threads=2)
+    m = kiln.load(str(compiled_family(name, None if layout == "NCHW" else 3, layout)), num_threads=2)
     assert_all_close(m.run({k: v.copy() for k, v in inputs.items()}), ref)
 
 

@@ -1,7 +1,9 @@
 """Every generator model, compiled by kiln, against ONNX Runtime.
 
-Host: kernel levels 1, 2 and 3, run through the Python API at 1 and 2 threads.
-AArch64: level 2, cross-compiled and run under qemu with the cross-built kiln-run.
+Host: kernel levels 1, 2, 3 and 4 in NCHW, and --layout NHWC at levels 3 and 4, run
+through the Python API at 1 and 2 threads.
+AArch64: level 2 (every model), level 4 (the models with Winograd convs) and --layout NHWC
+at level 3 (two CNNs), cross-compiled and run under qemu with the cross-built kiln-run.
 Also: what `kiln inspect` prints, model.json, `kiln run`/`kiln-run` on .npy files,
 and that model.so needs nothing but libc.
 """
@@ -21,7 +23,11 @@ import harness
 from harness import assert_all_close, check_compiled, compile_model, run_ort
 
 MODELS = list(generate.MODELS)
-LEVELS = [1, 2, 3]
+LEVELS = [1, 2, 3, 4]
+# Models with 3x3 convs that take level 4's Winograd path (ops/winograd.h).
+WINOGRAD_MODELS = ["resnet18_like"]
+# (level, layout) compiles of the model set: every level in NCHW, --layout NHWC at levels >= 3.
+CONFIGS = [(level, "NCHW") for level in LEVELS] + [(3, "NHWC"), (4, "NHWC")]
 INPUT_SEED = 1234
 DTYPE_NAMES = {"float32": r"float32|f32|float", "int64": r"int64|i64"}
 # Nothing a compiled model may need at run time besides libc (and libm/libdl/libpthread).
@@ -30,15 +36,16 @@ FORBIDDEN_DEPS = re.compile(r"LLVM|lld|protobuf|onnx|stdc\+\+|c\+\+|gomp|omp|bla
 
 @pytest.fixture(scope="session")
 def compiled(tmp_path_factory, model_paths, kiln_bin):
-    """compiled(model, level, target=None) -> folder; each compile runs once per session."""
+    """compiled(model, level, target=None, layout="NCHW") -> folder; each compile runs once per session."""
     cache: dict = {}
     root = tmp_path_factory.mktemp("compiled")
 
-    def get(name: str, level: int, target: str | None = None):
-        key = (name, level, target)
+    def get(name: str, level: int, target: str | None = None, layout: str = "NCHW"):
+        key = (name, level, target, layout)
         if key not in cache:
-            out = root / f"{name}-L{level}-{'aarch64' if target else 'host'}"
-            cache[key] = (compile_model(model_paths[name], out, target=target, level=level), out)
+            out = root / f"{name}-L{level}-{'aarch64' if target else 'host'}-{layout}"
+            extra = ["--layout", layout] if layout != "NCHW" else []
+            cache[key] = (compile_model(model_paths[name], out, target=target, level=level, extra=extra), out)
         proc, out = cache[key]
         check_compiled(proc, out)
         return out
@@ -77,10 +84,10 @@ def _graph_io(path):
 # --- host -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("threads", [1, 2])
-@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("level, layout", CONFIGS, ids=[f"L{lv}-{lay}" for lv, lay in CONFIGS])
 @pytest.mark.parametrize("name", MODELS)
-def test_host_matches_onnxruntime(kiln, compiled, references, name, level, threads):
-    out = compiled(name, level)
+def test_host_matches_onnxruntime(kiln, compiled, references, name, level, layout, threads):
+    out = compiled(name, level, layout=layout)
     inputs, ref = references(name)
     m = kiln.load(str(out), num_threads=threads)
     got = m.run({k: v.copy() for k, v in inputs.items()})
@@ -195,6 +202,33 @@ def test_inspect_and_model_json(kiln_bin, compiled, model_paths, name):
         assert tname in blob, f"model.json does not name {tname}"
 
 
+@pytest.mark.parametrize("name", ["resnet18_like", "mobilenetv2_like"])
+def test_nhwc_model_json(compiled, model_paths, name):
+    """--layout NHWC: model.json records it, every conv layer runs NHWC, the model's own
+    inputs and outputs keep their NCHW shapes."""
+    meta = json.loads((compiled(name, 3, layout="NHWC") / "model.json").read_text())
+    assert meta["options"]["layout"] == "NHWC"
+    want_in, want_out = _graph_io(model_paths[name])
+    assert [t["shape"] for t in meta["inputs"]] == [s for _, s, _ in want_in]
+    assert [t["shape"] for t in meta["outputs"]] == [s for _, s, _ in want_out]
+    convs = [l for l in meta["layers"] if l["ops"][0] == "Conv"]
+    assert convs and all(l.get("layout") == "NHWC" for l in convs), convs
+    # The only layout change left is the model input's (the pooled features reach the
+    # classifier through a Reshape).
+    assert sum(l["ops"][0] == "Transpose" for l in meta["layers"]) == 1, meta["layers"]
+
+
+@pytest.mark.parametrize("name", WINOGRAD_MODELS)
+def test_level4_model_json_names_winograd_layers(compiled, name):
+    """Level 4 is more than level 3: the eligible 3x3 convs run Winograd, and model.json says which."""
+    meta = json.loads((compiled(name, 4) / "model.json").read_text())
+    assert meta["options"]["effective_kernel_level"] == 4
+    wino = [l for l in meta["layers"] if "Winograd" in l["strategy"]]
+    assert wino and all(l["ops"][0] == "Conv" for l in wino), meta["layers"]
+    level3 = json.loads((compiled(name, 3) / "model.json").read_text())
+    assert not any("Winograd" in l["strategy"] for l in level3["layers"])
+
+
 @pytest.mark.parametrize("name", ["small_cnn", "resnet18_like"])
 def test_model_so_needs_only_libc(compiled, name):
     so = compiled(name, 3) / "model.so"
@@ -214,9 +248,11 @@ def aarch64_kiln_run():
     return exe
 
 
-@pytest.mark.parametrize("name", MODELS)
-def test_aarch64_matches_onnxruntime(compiled, references, aarch64_kiln_run, name, tmp_path):
-    out = compiled(name, 2, harness.AARCH64_TARGET)
+@pytest.mark.parametrize("name, level, layout", [(name, 2, "NCHW") for name in MODELS] +
+                         [("small_cnn", 3, "NHWC"), ("mobilenetv2_like", 3, "NHWC")])
+def test_aarch64_matches_onnxruntime(compiled, references, aarch64_kiln_run, name, level, layout, tmp_path):
+    """Level 2 for the model set; --layout NHWC at level 3 (NEON 9x12 tiles) for two CNNs."""
+    out = compiled(name, level, harness.AARCH64_TARGET, layout=layout)
     so = out / "model.so"
     header = so.read_bytes()[:20]
     assert header[:4] == b"\x7fELF" and int.from_bytes(header[18:20], "little") == 183, (
@@ -226,6 +262,18 @@ def test_aarch64_matches_onnxruntime(compiled, references, aarch64_kiln_run, nam
     inputs, ref = references(name)
     proc, got = harness.run_npy(out, inputs, tmp_path, exe=aarch64_kiln_run,
                                 prefix=harness.qemu_prefix())
+    assert proc.returncode == 0, f"kiln-run under qemu failed:\n{proc.stderr}{proc.stdout}"
+    assert_all_close(got, ref)
+
+
+@pytest.mark.parametrize("name", WINOGRAD_MODELS)
+def test_aarch64_level4_matches_onnxruntime(compiled, references, aarch64_kiln_run, name, tmp_path):
+    """Level 4 on NEON: Winograd F(4x4, 3x3) with the 4-lane tile shape, under qemu."""
+    out = compiled(name, 4, harness.AARCH64_TARGET)
+    meta = json.loads((out / "model.json").read_text())
+    assert any("Winograd" in l["strategy"] for l in meta["layers"]), meta["layers"]
+    inputs, ref = references(name)
+    proc, got = harness.run_npy(out, inputs, tmp_path, exe=aarch64_kiln_run, prefix=harness.qemu_prefix())
     assert proc.returncode == 0, f"kiln-run under qemu failed:\n{proc.stderr}{proc.stdout}"
     assert_all_close(got, ref)
 

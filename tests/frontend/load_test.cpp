@@ -78,11 +78,33 @@ TEST_F(LoadTest, IrVersionTooOld) {
 }
 
 TEST_F(LoadTest, OpsetOutOfRange) {
-  EXPECT_TRUE(contains(import_error(relu_model(6)), "opset 6 of the default ONNX domain is not supported"));
+  EXPECT_TRUE(contains(import_error(relu_model(0)), "imports no opset of the default ONNX domain"));
+  EXPECT_TRUE(contains(import_error(relu_model(-3)), "opset -3 of the default ONNX domain is not supported"));
   EXPECT_TRUE(contains(import_error(relu_model(28)), "opset 28 of the default ONNX domain is not supported"));
   EXPECT_TRUE(import(relu_model(7)).has_value());
   EXPECT_TRUE(import(relu_model(23)).has_value());
   EXPECT_TRUE(import(relu_model(27)).has_value());
+}
+
+// Below opset 7 a model loads when its ops are defined as at opset 7: Relu
+// since 6 (Relu-1 had consumed_inputs), Not since 1; Add changed at 7 (broadcast).
+TEST_F(LoadTest, LegacyOpsetLoadsOpsDefinedAsAtOpset7) {
+  EXPECT_TRUE(import(relu_model(6)).has_value());
+  EXPECT_TRUE(contains(import_error(relu_model(5)),
+                       "opset 5 of the default ONNX domain is not supported (kiln supports opsets 7 to 27, and older "
+                       "ones for ops defined as at opset 7; Relu at node 'relu' changed at opset 6)"));
+  onnx::ModelProto m = make_model(1);
+  add_input(m, "x", {"2", "3"}, onnx::TensorProto::BOOL);
+  add_node(m, "Not", {"x"}, {"y"}, "not");
+  add_output(m, "y");
+  auto g = import(m);
+  ASSERT_TRUE(g.has_value()) << g.status().message();
+  EXPECT_EQ(op_names(**g), std::vector<std::string>{"Not"});
+  add_node(m, "Cast", {"y"}, {"z"}, "cast");
+  EXPECT_TRUE(contains(import_error(m), "Cast at node 'cast' changed at opset 6"));
+  add_node(m, "Add", {"z", "z"}, {"w"}, "add");
+  m.mutable_opset_import(0)->set_version(6);
+  EXPECT_TRUE(contains(import_error(m), "Add at node 'add' is not one of them"));
 }
 
 TEST_F(LoadTest, AiOnnxDomainIsDefault) {

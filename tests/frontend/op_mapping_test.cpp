@@ -24,14 +24,16 @@ TEST_F(OpMappingTest, GemmWithFlagsAlphaBeta) {
   add_output(m, "y");
   auto g = import_ok(m);
   ASSERT_TRUE(g);
-  EXPECT_EQ(op_names(*g), (std::vector<std::string>{"Transpose", "Transpose", "MatMul", "Mul", "Mul", "Add"}));
+  // The transpose of the constant B and beta * C fold while the model is read.
+  EXPECT_EQ(op_names(*g), (std::vector<std::string>{"Transpose", "MatMul", "Mul", "Add"}));
   EXPECT_EQ(g->nodes()[0]->attrs.get_ints("perm"), (std::vector<int64_t>{1, 0}));
+  EXPECT_EQ(g->nodes()[1]->inputs[1]->type.str(), "float32[4x3]");  // B transposed
   const ir::Value* y = output(*g, "y");
   EXPECT_EQ(y->type.str(), "float32[2x3]");
   EXPECT_EQ(y->producer->op, OpKind::kAdd);
   EXPECT_EQ(y->producer->name, "fc");
-  EXPECT_EQ(g->nodes()[3]->inputs[1]->constant->get_f64(0), 0.5);  // alpha
-  EXPECT_EQ(g->nodes()[4]->inputs[1]->constant->get_f64(0), 2.0);  // beta
+  EXPECT_EQ(g->nodes()[2]->inputs[1]->constant->get_f64(0), 0.5);  // alpha
+  EXPECT_EQ(f32_values(*g->nodes()[3]->inputs[1]->constant), (std::vector<float>{2, 4, 6}));  // beta * C
 }
 
 TEST_F(OpMappingTest, PlainGemmIsMatMulAdd) {
@@ -200,8 +202,8 @@ TEST_F(OpMappingTest, BatchNormWithRuntimeParamsBuildsExpression) {
   add_output(m, "y");
   auto g = import_ok(m);
   ASSERT_TRUE(g);
-  EXPECT_EQ(op_names(*g), (std::vector<std::string>{"Add", "Sqrt", "Div", "Mul", "Sub", "Reshape", "Reshape",
-                                                     "Mul", "Add"}));
+  // sqrt(var + epsilon) folds while the model is read; the rest needs the scale.
+  EXPECT_EQ(op_names(*g), (std::vector<std::string>{"Div", "Mul", "Sub", "Reshape", "Reshape", "Mul", "Add"}));
   EXPECT_EQ(output(*g, "y")->type.shape, (ir::Shape{1, 2, 4}));
 }
 
@@ -212,6 +214,37 @@ TEST_F(OpMappingTest, BatchNormTrainingOutputsUnsupported) {
   add_node(m, "BatchNormalization", {"x", "scale", "bias", "mean", "var"}, {"y", "rm", "rv"}, "bn");
   add_output(m, "rm");
   EXPECT_TRUE(contains(import_error(m), "BatchNormalization 'bn': the training-mode outputs"));
+}
+
+// Training mode normalizes by the batch statistics and updates the running ones.
+TEST_F(OpMappingTest, BatchNormTrainingModeUsesBatchStatistics) {
+  onnx::ModelProto m = make_model(15);
+  add_input(m, "x", {"2", "2", "3"});
+  for (const char* p : {"scale", "bias", "mean", "var"}) add_f32_initializer(m, p, {2}, {1.0f, 2.0f});
+  auto* n = add_node(m, "BatchNormalization", {"x", "scale", "bias", "mean", "var"}, {"y", "rm", "rv"}, "bn");
+  set_attr(n, "training_mode", int64_t{1});
+  set_attr(n, "momentum", 0.75f);
+  add_output(m, "y");
+  add_output(m, "rm");
+  add_output(m, "rv");
+  auto g = import_ok(m);
+  ASSERT_TRUE(g);
+  std::vector<const ir::Node*> means;
+  for (const auto& node : g->nodes())
+    if (node->op == OpKind::kReduceMean) means.push_back(node.get());
+  ASSERT_EQ(means.size(), 2u);  // the batch mean and the (population) variance
+  EXPECT_EQ(means[0]->attrs.get_ints("axes"), (std::vector<int64_t>{0, 2}));
+  EXPECT_EQ(output(*g, "y")->type.str(), "float32[2x2x3]");
+  EXPECT_EQ(output(*g, "rm")->type.str(), "float32[2]");
+  EXPECT_EQ(output(*g, "rv")->type.str(), "float32[2]");
+  // rm = mean * 0.75 + batch_mean * 0.25: the kept half is a folded constant.
+  const ir::Node* rm = output(*g, "rm")->producer;
+  ASSERT_EQ(rm->op, OpKind::kAdd);
+  ASSERT_TRUE(rm->inputs[0]->is_constant());
+  EXPECT_EQ(f32_values(*rm->inputs[0]->constant), (std::vector<float>{0.75f, 1.5f}));
+
+  m.mutable_opset_import(0)->set_version(13);
+  EXPECT_TRUE(contains(import_error(m), "training_mode is an attribute of opset 14 and later"));
 }
 
 TEST_F(OpMappingTest, SoftmaxOldOpsetCoercesTo2d) {
@@ -278,10 +311,10 @@ TEST_F(OpMappingTest, ActivationDefaults) {
   EXPECT_DOUBLE_EQ(g->nodes()[1]->attrs.get_float("beta"), 0.5);
 }
 
-TEST_F(OpMappingTest, DropoutIsIdentityButMaskUnsupported) {
+TEST_F(OpMappingTest, DropoutIsIdentityWithAnAllTrueMask) {
   onnx::ModelProto m = make_model(13);
   add_input(m, "x", {"3"});
-  add_node(m, "Dropout", {"x"}, {"d", "unused_mask"}, "drop");
+  add_node(m, "Dropout", {"x"}, {"d", "mask"}, "drop");
   add_node(m, "Relu", {"d"}, {"y"}, "relu");
   add_output(m, "y");
   auto g = import_ok(m);
@@ -289,8 +322,43 @@ TEST_F(OpMappingTest, DropoutIsIdentityButMaskUnsupported) {
   EXPECT_EQ(op_names(*g), (std::vector<std::string>{"Relu"}));
   EXPECT_EQ(g->nodes()[0]->inputs[0], g->inputs()[0]);
 
-  add_output(m, "unused_mask");
-  EXPECT_EQ(import_error(m), "Dropout 'drop': the mask output of Dropout is not supported");
+  add_output(m, "mask");
+  g = import_ok(m);
+  ASSERT_TRUE(g);
+  const ir::Value* mask = output(*g, "mask");
+  EXPECT_EQ(mask->type.str(), "bool[3]");
+  ASSERT_TRUE(mask->is_constant());
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(mask->constant->get_i64(i), 1);
+  // Opset 7's mask has x's type (ones).
+  m.mutable_opset_import(0)->set_version(7);
+  g = import_ok(m);
+  ASSERT_TRUE(g);
+  EXPECT_EQ(output(*g, "mask")->type.str(), "float32[3]");
+}
+
+// Training mode keeps everything when the ratio is 0 (the ONNX reference) and is
+// an error for any other ratio: it drops at random.
+TEST_F(OpMappingTest, DropoutTrainingModeWithZeroRatioIsIdentity) {
+  onnx::ModelProto m = make_model(13);
+  add_input(m, "x", {"2", "2"});
+  add_f32_initializer(m, "ratio", {}, {0.0f});
+  auto* train = m.mutable_graph()->add_initializer();
+  train->set_name("train");
+  train->set_data_type(onnx::TensorProto::BOOL);
+  train->add_int32_data(1);
+  add_node(m, "Dropout", {"x", "ratio", "train"}, {"y", "mask"}, "drop");
+  add_output(m, "y");
+  add_output(m, "mask");
+  auto g = import_ok(m);
+  ASSERT_TRUE(g);
+  EXPECT_EQ(output(*g, "y"), g->inputs()[0]);
+  EXPECT_EQ(output(*g, "mask")->type.str(), "bool[2x2]");
+  m.mutable_graph()->mutable_initializer(0)->set_float_data(0, 0.25f);
+  EXPECT_EQ(import_error(m),
+            "Dropout 'drop': training mode with ratio 0.25 (it drops elements at random) is not supported");
+  // Without a ratio input the ratio is 0.5.
+  m.mutable_graph()->mutable_node(0)->set_input(1, "");
+  EXPECT_TRUE(contains(import_error(m), "training mode with ratio 0.5 "));
 }
 
 TEST_F(OpMappingTest, DropoutTrainingModeUnsupported) {
@@ -311,10 +379,46 @@ TEST_F(OpMappingTest, LayerNormalizationOverTrailingAxes) {
   add_output(m, "y");
   auto g = import_ok(m);
   ASSERT_TRUE(g);
+  // One LayerNorm core op (a single-pass kernel) over the last axis.
+  EXPECT_EQ(op_names(*g), (std::vector<std::string>{"LayerNorm"}));
+  EXPECT_EQ(g->nodes()[0]->attrs.get_float("epsilon"), 1e-5);
+  EXPECT_EQ(output(*g, "y")->type.shape, (ir::Shape{2, 5, 8}));
+}
+
+TEST_F(OpMappingTest, LayerNormalizationOverSeveralAxesReshapesToOne) {
+  onnx::ModelProto m = make_model(17);
+  add_input(m, "x", {"2", "5", "8"});
+  add_f32_initializer(m, "gamma", {5, 8}, std::vector<float>(40, 1.f));
+  auto* n = add_node(m, "LayerNormalization", {"x", "gamma"}, {"y"}, "ln");
+  set_attr(n, "axis", int64_t{1});
+  set_attr(n, "epsilon", 0.25f);
+  add_output(m, "y");
+  auto g = import_ok(m);
+  ASSERT_TRUE(g);
+  // x as rows of 40, the LayerNorm, the result reshaped back (the constant scale flattened while read).
+  EXPECT_EQ(op_names(*g), (std::vector<std::string>{"Reshape", "LayerNorm", "Reshape"}));
+  const ir::Node* ln = only_node(*g, OpKind::kLayerNorm);
+  EXPECT_EQ(ln->inputs[0]->type.shape, (ir::Shape{2, 40}));
+  EXPECT_TRUE(ln->inputs[1]->is_constant());
+  EXPECT_EQ(ln->inputs[1]->type.shape, (ir::Shape{40}));
+  EXPECT_EQ(ln->attrs.get_float("epsilon"), 0.25);
+  EXPECT_EQ(output(*g, "y")->type.shape, (ir::Shape{2, 5, 8}));
+}
+
+TEST_F(OpMappingTest, LayerNormalizationWithStatisticsDecomposes) {
+  onnx::ModelProto m = make_model(17);
+  add_input(m, "x", {"2", "5", "8"});
+  add_f32_initializer(m, "gamma", {8}, std::vector<float>(8, 1.f));
+  add_f32_initializer(m, "beta", {8}, std::vector<float>(8, 0.f));
+  add_node(m, "LayerNormalization", {"x", "gamma", "beta"}, {"y", "mean"}, "ln");
+  add_output(m, "y");
+  add_output(m, "mean");
+  auto g = import_ok(m);
+  ASSERT_TRUE(g);
   EXPECT_EQ(op_names(*g), (std::vector<std::string>{"ReduceMean", "Sub", "Mul", "ReduceMean", "Add", "Sqrt", "Div",
                                                      "Mul", "Add"}));
   EXPECT_EQ(g->nodes()[0]->attrs.get_ints("axes"), (std::vector<int64_t>{2}));
-  EXPECT_EQ(output(*g, "y")->type.shape, (ir::Shape{2, 5, 8}));
+  EXPECT_EQ(output(*g, "mean")->type.shape, (ir::Shape{2, 5, 1}));
 }
 
 TEST_F(OpMappingTest, SplitIntoSlices) {

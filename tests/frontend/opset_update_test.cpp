@@ -47,12 +47,43 @@ TEST_F(OpsetUpdateTest, CastLikeRoundModeIsChecked) {
   EXPECT_TRUE(contains(import_error(m), "CastLike 'cl': round_mode 'toward'"));
 }
 
-TEST_F(OpsetUpdateTest, CastToFloat8E8M0IsRejectedByType) {
+onnx::ModelProto e8m0_cast_model(const std::string& round_mode, int64_t saturate) {
   onnx::ModelProto m = make_model(24);
   add_input(m, "x", {"4"});
-  set_attr(add_node(m, "Cast", {"x"}, {"y"}, "cast"), "to", int64_t{24}  /* FLOAT8E8M0, newer than the linked onnx headers */);
+  auto* n = add_node(m, "Cast", {"x"}, {"y"}, "cast");
+  set_attr(n, "to", int64_t{24} /* FLOAT8E8M0, newer than the linked onnx headers */);
+  set_attr(n, "round_mode", round_mode);
+  set_attr(n, "saturate", saturate);
   add_output(m, "y");
-  EXPECT_TRUE(contains(import_error(m), "Cast 'cast': a cast to FLOAT8E8M0 is not supported"));
+  return m;
+}
+
+TEST_F(OpsetUpdateTest, CastToFloat8E8M0TakesTheDefaultModes) {
+  auto g = import_ok(e8m0_cast_model("up", 1));
+  ASSERT_TRUE(g);
+  EXPECT_EQ(output(*g, "y")->type.str(), "float8e8m0[4]");
+  EXPECT_TRUE(contains(import_error(e8m0_cast_model("down", 1)),
+                       "Cast 'cast': a cast to float8e8m0 with round_mode 'down' and saturate=1"));
+  EXPECT_TRUE(contains(import_error(e8m0_cast_model("up", 0)), "round_mode 'up' and saturate=0"));
+}
+
+TEST_F(OpsetUpdateTest, SaturatingFloat8CastsClipFirst) {
+  onnx::ModelProto m = make_model(23);
+  add_input(m, "x", {"4"});
+  set_attr(add_node(m, "Cast", {"x"}, {"f8"}, "cast"), "to", int64_t{17} /* FLOAT8E4M3FN */);
+  auto* n = add_node(m, "Cast", {"f8"}, {"y"}, "recast");
+  set_attr(n, "to", int64_t{20} /* FLOAT8E5M2FNUZ */);
+  set_attr(n, "saturate", int64_t{0});
+  auto* s = add_node(m, "Cast", {"f8"}, {"z"}, "sat");
+  set_attr(s, "to", int64_t{18} /* FLOAT8E4M3FNUZ */);
+  add_output(m, "y");
+  add_output(m, "z");
+  auto g = import_ok(m);
+  ASSERT_TRUE(g);
+  // x -> Clip(+-448) -> Cast; f8 -> Cast (no saturation); f8 -> Cast(f32) -> Clip(+-240) -> Cast.
+  EXPECT_EQ(op_names(*g), (std::vector<std::string>{"Clip", "Cast", "Cast", "Cast", "Clip", "Cast"}));
+  EXPECT_EQ(output(*g, "y")->type.str(), "float8e5m2fnuz[4]");
+  EXPECT_EQ(output(*g, "z")->type.str(), "float8e4m3fnuz[4]");
 }
 
 onnx::ModelProto f16_range_model(std::optional<int64_t> stash_type) {
@@ -71,11 +102,9 @@ TEST_F(OpsetUpdateTest, Float16RangeComputesInFloat) {
   ASSERT_TRUE(g);
   const ir::Value* r = output(*g, "r");
   EXPECT_EQ(r->type.str(), "float16[6]");
-  // The float32 range [1, 1.5, .., 3.5] cast to float16.
-  const ir::Node* cast = only_node(*g, OpKind::kCast);
-  ASSERT_TRUE(cast);
-  ASSERT_TRUE(cast->inputs[0]->constant);
-  EXPECT_EQ(f32_values(*cast->inputs[0]->constant), (std::vector<float>{1, 1.5, 2, 2.5, 3, 3.5}));
+  // The float32 range [1, 1.5, .., 3.5] cast to float16 (folded while the model is read).
+  ASSERT_TRUE(r->is_constant());
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(r->constant->get_f64(i), 1 + 0.5 * i);
   EXPECT_TRUE(import_ok(f16_range_model(1)));
 }
 

@@ -171,5 +171,65 @@ TEST_F(TensorTest, ExternalDataMissingFile) {
   EXPECT_TRUE(contains(import_error(m), "tensor 'w': external data file 'gone.bin' not found"));
 }
 
+TEST_F(TensorTest, SubByteTypesAreUnpackedToOneElementPerByte) {
+  // int4 [5] packed low nibble first: -1, 7, -8, 2, 3 -> bytes 0x7F, 0x28, 0x03 (last one padded).
+  onnx::TensorProto t;
+  t.set_name("w");
+  t.set_data_type(22);  // INT4
+  t.add_dims(5);
+  t.set_raw_data(std::string("\x7F\x28\x03", 3));
+  auto r = tensor_from_proto(t, "");
+  ASSERT_TRUE(r.has_value()) << r.status().message();
+  EXPECT_EQ(r->type().str(), "int4[5]");
+  EXPECT_EQ(r->to_i64_vector(), (std::vector<int64_t>{-1, 7, -8, 2, 3}));
+  EXPECT_EQ(r->data<uint8_t>()[0], 0x0F);  // the low bits only
+
+  // uint2 [6] in int32_data, one packed byte per int32 (as onnx.helper writes it).
+  onnx::TensorProto u;
+  u.set_name("u");
+  u.set_data_type(25);  // UINT2
+  u.add_dims(2);
+  u.add_dims(3);
+  u.add_int32_data(0xE4);  // 0, 1, 2, 3
+  u.add_int32_data(0x0D);  // 1, 3
+  auto q = tensor_from_proto(u, "");
+  ASSERT_TRUE(q.has_value()) << q.status().message();
+  EXPECT_EQ(q->to_i64_vector(), (std::vector<int64_t>{0, 1, 2, 3, 1, 3}));
+
+  t.set_raw_data(std::string("\x7F\x28", 2));
+  EXPECT_TRUE(contains(tensor_from_proto(t, "").status().message(),
+                       "tensor 'w': holds 2 bytes (4 elements) but its dims [5] int4 need 3 bytes"));
+}
+
+TEST_F(TensorTest, NewTypesFromTypedFields) {
+  onnx::TensorProto t;
+  t.set_name("u");
+  t.set_data_type(onnx::TensorProto::UINT64);
+  t.add_dims(2);
+  t.add_uint64_data(18446744073709551615ull);
+  t.add_uint64_data(3);
+  auto r = tensor_from_proto(t, "");
+  ASSERT_TRUE(r.has_value()) << r.status().message();
+  EXPECT_EQ(r->data<uint64_t>()[0], 18446744073709551615ull);
+
+  onnx::TensorProto b;
+  b.set_name("b");
+  b.set_data_type(onnx::TensorProto::BFLOAT16);
+  b.add_dims(1);
+  b.add_int32_data(0x4049);  // bfloat16 bits, one per int32
+  auto q = tensor_from_proto(b, "");
+  ASSERT_TRUE(q.has_value()) << q.status().message();
+  EXPECT_EQ(q->get_f64(0), 3.140625);
+
+  onnx::TensorProto s;
+  s.set_name("s");
+  s.set_data_type(onnx::TensorProto::INT16);
+  s.add_dims(1);
+  s.add_int32_data(-300);
+  auto v = tensor_from_proto(s, "");
+  ASSERT_TRUE(v.has_value()) << v.status().message();
+  EXPECT_EQ(v->get_i64(0), -300);
+}
+
 }  // namespace
 }  // namespace kiln::frontend::testing

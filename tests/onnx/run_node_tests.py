@@ -68,6 +68,10 @@ LISTED_OPS = frozenset("""
     BitShift BitwiseAnd BitwiseOr BitwiseXor BitwiseNot Compress NonZero Size
     Attention SoftmaxCrossEntropyLoss NegativeLogLikelihoodLoss RotaryEmbedding
     Reciprocal LogSoftmax Split Or Greater GreaterOrEqual LessOrEqual Ceil Floor
+    RNN GRU LSTM CumProd GridSample AffineGrid Col2Im CenterCropPad MaxUnpool
+    DFT STFT HannWindow HammingWindow BlackmanWindow MelWeightMatrix Swish RoiAlign Det ReverseSequence
+    CausalConvWithState TensorScatter LinearAttention DeformConv
+    QuantizeLinear DequantizeLinear DynamicQuantizeLinear MatMulInteger ConvInteger QLinearMatMul QLinearConv
 """.split())
 
 
@@ -154,10 +158,14 @@ def _first_line(text) -> str:
 
 
 # Operands that set an op's output shape (Resize scales/sizes/roi, Upsample scales,
-# Pad pads/axes). Real models hold them as constants and kiln compiles static shapes
-# (SPEC section 4), so where a node test feeds them as graph inputs with the same value
-# in every data set, the runner compiles that value in as an initializer.
-SHAPE_OPERANDS = {"Resize": (1, 2, 3), "Upsample": (1,), "Pad": (1, 3)}
+# Pad pads/axes, OneHot depth, Range start/limit/delta, Compress condition, NonZero's
+# input) or its mode (Dropout ratio/training_mode). Real models hold them as constants
+# and kiln compiles static shapes (SPEC section 4), so where a node test feeds them as
+# graph inputs with the same value in every data set, the runner compiles that value in
+# as an initializer (of any dtype: the integer-only retry below misses float depths,
+# bool conditions and float Range operands).
+SHAPE_OPERANDS = {"Resize": (1, 2, 3), "Upsample": (1,), "Pad": (1, 3), "OneHot": (1,),
+                  "Range": (0, 1, 2), "Compress": (1,), "NonZero": (0,), "Dropout": (1, 2)}
 
 
 def freeze_shape_operands(model_path: Path, sets, work: Path) -> Path:

@@ -118,6 +118,24 @@ TEST_F(LowerPoolReduceTest, Reductions) {
   check_node(node(OpKind::kReduceSum, {xi}, Attrs().set("axes", Ints{0})), {xi}, {5, -1, 1});
 }
 
+// Max and Min of bool are any and all; over an empty axis they give their identity.
+TEST_F(LowerPoolReduceTest, MaxMinOfBoolAndOfAnEmptyAxis) {
+  HostTensor b = HostTensor::of(DType::kBool, {4, 3}, {1, 1, 1, 1, 0, 1, 0, 0, 1, 0, 0, 0});
+  check_node(node(OpKind::kReduceMax, {b}, Attrs().set("axes", Ints{1})), {b}, {1, 1, 1, 0});
+  check_node(node(OpKind::kReduceMin, {b}, Attrs().set("axes", Ints{1})), {b}, {1, 0, 0, 0});
+  HostTensor e = HostTensor::of(DType::kF32, {2, 0, 3}, {});
+  const ir::Node& mx = node(OpKind::kReduceMax, {e}, Attrs().set("axes", Ints{1}));
+  EXPECT_EQ(mx.outputs[0]->type.str(), "float32[2x1x3]");
+  check_node(mx, {e}, std::vector<double>(6, -INFINITY));
+  check_node(node(OpKind::kReduceMin, {e}, Attrs().set("axes", Ints{1}).set("keepdims", int64_t{0})), {e},
+             std::vector<double>(6, INFINITY));
+  HostTensor ei = HostTensor::of(DType::kI32, {0, 2}, {});
+  check_node(node(OpKind::kReduceMax, {ei}, Attrs().set("axes", Ints{0})), {ei},
+             {double(INT32_MIN), double(INT32_MIN)});
+  check_node(node(OpKind::kReduceMin, {ei}, Attrs().set("axes", Ints{0})), {ei},
+             {double(INT32_MAX), double(INT32_MAX)});
+}
+
 TEST_F(LowerPoolReduceTest, GlobalAveragePoolVectorizesOverChannels) {
   HostTensor x = HostTensor::random(DType::kF32, {2, 16, 7, 7}, 33);
   const ir::Node& n = node(OpKind::kReduceMean, {x}, Attrs().set("axes", Ints{2, 3}));

@@ -95,3 +95,39 @@ def test_constant_inputs_errors(tmp_path):
         kiln.compile(tile_model(), tmp_path / "b", constant_inputs={"reps": np.array([2, 1], np.int64)})
     with pytest.raises(kiln.KilnError, match="dtype complex64"):
         kiln.compile(tile_model(), tmp_path / "c", constant_inputs={"repeats": np.zeros(2, np.complex64)})
+
+
+def conv_relu_model(w):
+    """y = relu(conv3x3(x, w, pad 1)) on a 1x4x6x7 image."""
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]), helper.make_node("Relu", ["c"], ["y"])]
+    graph = helper.make_graph(nodes, "conv_relu",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 6, 7])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, w.shape[0], 6, 7])],
+                              [onnx.numpy_helper.from_array(w, "w")])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_compile_layout_nhwc(tmp_path):
+    """layout="NHWC": the conv computes in NHWC, the model keeps its NCHW input and output."""
+    import json
+
+    rng = np.random.default_rng(3)
+    w = rng.standard_normal((5, 4, 3, 3)).astype(np.float32)
+    x = rng.standard_normal((1, 4, 6, 7)).astype(np.float32)
+    xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    want = np.zeros((1, 5, 6, 7), np.float64)
+    for kh in range(3):
+        for kw in range(3):
+            want += np.einsum("oc,nchw->nohw", w[:, :, kh, kw], xp[:, :, kh:kh + 6, kw:kw + 7])
+    want = np.maximum(want, 0)
+    kiln.compile(conv_relu_model(w), tmp_path / "m", layout="NHWC")
+    m = kiln.load(tmp_path / "m")
+    assert m.inputs[0].shape == (1, 4, 6, 7) and m.outputs[0].shape == (1, 5, 6, 7)
+    np.testing.assert_allclose(m(x), want, rtol=1e-4, atol=1e-4)
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert meta["options"]["layout"] == "NHWC"
+    assert any(layer.get("layout") == "NHWC" for layer in meta["layers"])
+    with pytest.raises(kiln.KilnError, match="needs kernel level 3 or 4"):
+        kiln.compile(conv_relu_model(w), tmp_path / "bad", layout="NHWC", optimization="category:kernel,level:2")
+    with pytest.raises(kiln.KilnError, match="not one of NCHW, NHWC"):
+        kiln.compile(conv_relu_model(w), tmp_path / "bad2", layout="NWHC")

@@ -48,7 +48,8 @@ std::string npy_file(int major, const std::string& dict, const std::string& data
 }
 
 TEST(Npy, RoundTripsEveryDtype) {
-  const int32_t dtypes[] = {KILN_F32, KILN_F64, KILN_F16, KILN_I64, KILN_I32, KILN_U8, KILN_I8, KILN_BOOL};
+  const int32_t dtypes[] = {KILN_F32, KILN_F64, KILN_F16, KILN_I64, KILN_I32, KILN_U8, KILN_I8, KILN_BOOL,
+                            KILN_I16, KILN_U16, KILN_U32, KILN_U64};
   for (int32_t dtype : dtypes) {
     const std::vector<int64_t> shape = {2, 3, 1};
     const size_t bytes = 6 * dtype_size(dtype);
@@ -68,6 +69,32 @@ TEST(Npy, RoundTripsEveryDtype) {
     EXPECT_EQ(std::memcmp(a.data.data(), data.data(), bytes), 0);
     EXPECT_EQ(reinterpret_cast<uintptr_t>(a.data.data()) % 64, 0u);
   }
+}
+
+TEST(Npy, MlDtypesTypesTravelAsVoidBytes) {
+  // np.save writes ml_dtypes arrays (bfloat16, float8, int4, ...) with descr V2/V1.
+  const uint16_t bf16[] = {0x3FC0, 0xC000};  // 1.5, -2
+  const std::string path = temp_path("bf16.npy");
+  ASSERT_EQ(write_npy(path, KILN_BF16, {2}, bf16, sizeof(bf16)), "");
+  EXPECT_THAT(file_bytes(path), HasSubstr("'descr': '<V2'"));
+  Array a;
+  ASSERT_EQ(read_npy(path, &a), "");
+  EXPECT_EQ(a.dtype, kRawBytes2);
+  EXPECT_TRUE(matches_model_dtype(a.dtype, KILN_BF16));
+  EXPECT_FALSE(matches_model_dtype(a.dtype, KILN_I16));  // numpy names int16: <i2
+  EXPECT_FALSE(matches_model_dtype(kRawBytes1, KILN_BF16));
+  EXPECT_TRUE(matches_model_dtype(dtype_from_descr("|V1"), KILN_F8E4M3FN));
+  EXPECT_TRUE(matches_model_dtype(dtype_from_descr("<V1"), KILN_I4));
+  EXPECT_TRUE(matches_model_dtype(dtype_from_descr("<f1"), KILN_F8E5M2));  // ml_dtypes' float8_e5m2
+  EXPECT_EQ(descr_from_dtype(KILN_F4E2M1), "|V1");
+  EXPECT_EQ(dtype_size(KILN_U2), 1u);
+  EXPECT_EQ(element_value(KILN_BF16, bf16, 0), 1.5);
+  EXPECT_EQ(element_value(KILN_BF16, bf16, 1), -2.0);
+  const uint8_t bytes[] = {0x7E, 0x0F, 0x09};
+  EXPECT_EQ(element_value(KILN_F8E4M3FN, bytes, 0), 448.0);
+  EXPECT_EQ(element_value(KILN_I4, bytes, 1), -1.0);
+  EXPECT_EQ(element_value(KILN_U4, bytes, 2), 9.0);
+  EXPECT_EQ(element_value(KILN_F4E2M1, bytes, 1), -6.0);
 }
 
 TEST(Npy, ScalarAndOneDimensionalShapes) {

@@ -24,7 +24,11 @@ std::vector<Tensor> model_tensors(const kiln_model* m, bool inputs) {
 }
 
 std::string describe(int32_t dtype, const std::vector<int64_t>& shape) {
-  return std::string(kiln_dtype_name(dtype)) + " " + npy::shape_string(shape);
+  // .npy void data (ml_dtypes arrays) has no kiln dtype: name its element size.
+  const char* name = dtype == npy::kRawBytes1   ? "1-byte void (|V1)"
+                     : dtype == npy::kRawBytes2 ? "2-byte void (<V2)"
+                                                : kiln_dtype_name(dtype);
+  return std::string(name) + " " + npy::shape_string(shape);
 }
 
 int exit_code_for(kiln_status status) {

@@ -28,6 +28,13 @@ uint16_t float_to_half(float f) {
   return h;
 }
 
+// bfloat16 bits of f (truncated: fine for test data).
+uint16_t bf16_bits(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  return uint16_t(x >> 16);
+}
+
 void fill_random(const Tensor& t, npy::Array* a, std::mt19937* rng) {
   a->dtype = t.dtype;
   a->shape = t.shape;
@@ -46,7 +53,16 @@ void fill_random(const Tensor& t, npy::Array* a, std::mt19937* rng) {
       case KILN_U8: static_cast<uint8_t*>(p)[i] = uint8_t(byte(*rng)); break;
       case KILN_I8: static_cast<int8_t*>(p)[i] = int8_t(byte(*rng) - 128); break;
       case KILN_BOOL: static_cast<uint8_t*>(p)[i] = uint8_t(bit(*rng)); break;
-      default: break;
+      case KILN_I16: static_cast<int16_t*>(p)[i] = int16_t(small(*rng)); break;
+      case KILN_U16: static_cast<uint16_t*>(p)[i] = uint16_t(small(*rng)); break;
+      case KILN_U32: static_cast<uint32_t*>(p)[i] = uint32_t(small(*rng)); break;
+      case KILN_U64: static_cast<uint64_t*>(p)[i] = uint64_t(small(*rng)); break;
+      case KILN_BF16: static_cast<uint16_t*>(p)[i] = bf16_bits(unit(*rng)); break;
+      case KILN_I4:
+      case KILN_U4:
+      case KILN_I2:
+      case KILN_U2: static_cast<uint8_t*>(p)[i] = uint8_t(small(*rng) & (t.dtype == KILN_I2 || t.dtype == KILN_U2 ? 3 : 15)); break;
+      default: static_cast<uint8_t*>(p)[i] = uint8_t(small(*rng)); break;  // float8/float4: small codes, no NaN
     }
   }
 }
@@ -106,7 +122,7 @@ int gather_inputs(const std::string& prefix, const std::vector<Tensor>& tensors,
     npy::Array& a = (*inputs)[index];
     std::string err = npy::read_npy(file, &a);
     if (!err.empty()) return fail(prefix, 2, "input '" + t.name + "': " + err);
-    if (a.dtype != t.dtype || a.shape != t.shape)
+    if (!npy::matches_model_dtype(a.dtype, t.dtype) || a.shape != t.shape)
       return fail(prefix, 2, "input '" + t.name + "': expected " + describe(t.dtype, t.shape) +
                                  ", got " + describe(a.dtype, a.shape) + " from " + file);
   }

@@ -10,6 +10,7 @@
 #include "cli_common.h"
 #include "cli_run.h"
 #include "json_pretty.h"
+#include "layer_table.h"
 
 namespace kiln::cli {
 namespace {
@@ -19,7 +20,7 @@ constexpr const char* kInspectHelp =
     "\n"
     "Prints what a compiled model (DIR/model.so) holds: architecture, required CPU\n"
     "features, kiln version, ABI, inputs and outputs, arena and weights sizes, and\n"
-    "its metadata.\n";
+    "its metadata, with each layer's precision (int8 / fp32) and why.\n";
 
 bool read_text(const std::string& path, std::string* out) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
@@ -83,6 +84,9 @@ int inspect_main(int argc, char** argv) {
   std::printf("arena:         %s\n", human_bytes(p.arena_bytes).c_str());
   std::printf("weights:       %s\n", human_bytes(p.weights_bytes).c_str());
   const char* meta = kiln_model_metadata(m);
+  // Each kernel's precision (int8 / fp32) and why, from the metadata's "layers".
+  std::vector<LayerRow> rows = layer_rows(meta);
+  if (!rows.empty()) std::printf("layers:        %s", layer_table(rows).c_str());
   std::printf("metadata:\n%s\n", *meta ? pretty_json(meta).c_str() : "(none)");
   kiln_model_free(m);
   return 0;

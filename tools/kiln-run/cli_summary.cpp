@@ -12,35 +12,14 @@ namespace {
 
 constexpr size_t kShownValues = 6;
 
-float half_to_float(uint16_t h) {
-  const uint32_t sign = uint32_t(h & 0x8000) << 16;
-  const int exp = (h >> 10) & 0x1f;
-  const uint32_t mant = h & 0x3ff;
-  if (exp == 0) return (sign ? -1.0f : 1.0f) * std::ldexp(float(mant), -24);
-  uint32_t bits = exp == 31 ? sign | 0x7f800000 | (mant << 13)
-                            : sign | uint32_t(exp - 15 + 127) << 23 | (mant << 13);
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-
-double element(int32_t dtype, const void* p, size_t i) {
-  switch (dtype) {
-    case KILN_F32: return static_cast<const float*>(p)[i];
-    case KILN_F64: return static_cast<const double*>(p)[i];
-    case KILN_F16: return half_to_float(static_cast<const uint16_t*>(p)[i]);
-    case KILN_I64: return double(static_cast<const int64_t*>(p)[i]);
-    case KILN_I32: return static_cast<const int32_t*>(p)[i];
-    case KILN_U8: case KILN_BOOL: return static_cast<const uint8_t*>(p)[i];
-    case KILN_I8: return static_cast<const int8_t*>(p)[i];
-    default: return 0;
-  }
-}
+double element(int32_t dtype, const void* p, size_t i) { return npy::element_value(dtype, p, i); }
 
 std::string format_value(int32_t dtype, double v) {
   char buf[48];
-  const bool integral = dtype == KILN_I64 || dtype == KILN_I32 || dtype == KILN_U8 ||
-                        dtype == KILN_I8 || dtype == KILN_BOOL;
+  const bool integral = dtype == KILN_I64 || dtype == KILN_I32 || dtype == KILN_I16 || dtype == KILN_U8 ||
+                        dtype == KILN_I8 || dtype == KILN_BOOL || dtype == KILN_U16 || dtype == KILN_U32 ||
+                        dtype == KILN_U64 || dtype == KILN_I4 || dtype == KILN_U4 || dtype == KILN_I2 ||
+                        dtype == KILN_U2;
   std::snprintf(buf, sizeof(buf), integral ? "%.0f" : "%.6g", v);
   return buf;
 }

@@ -6,10 +6,25 @@
 #include <cstdio>
 #include <cstring>
 
+#include <cmath>
+
+#include "ir/narrow_float.h"
 #include "kiln/model_abi.h"
 
 namespace kiln::npy {
 namespace {
+
+float half_to_float(uint16_t h) {
+  const uint32_t sign = uint32_t(h & 0x8000) << 16;
+  const int exp = (h >> 10) & 0x1f;
+  const uint32_t mant = h & 0x3ff;
+  if (exp == 0) return (sign ? -1.0f : 1.0f) * std::ldexp(float(mant), -24);
+  uint32_t bits = exp == 31 ? sign | 0x7f800000 | (mant << 13)
+                            : sign | uint32_t(exp - 15 + 127) << 23 | (mant << 13);
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
 
 constexpr char kMagic[] = "\x93NUMPY";
 constexpr size_t kMagicBytes = 6;
@@ -79,7 +94,7 @@ int32_t dtype_from_descr(const std::string& d) {
   if (d.size() != 3) return 0;
   const char order = d[0];
   const std::string kind = d.substr(1);
-  const bool one_byte = kind == "u1" || kind == "i1" || kind == "b1";
+  const bool one_byte = kind == "u1" || kind == "i1" || kind == "b1" || kind == "V1" || kind == "V2" || kind == "f1";
   if (one_byte ? (order != '|' && order != '<' && order != '=') : (order != '<' && order != '='))
     return 0;
   if (kind == "f4") return KILN_F32;
@@ -87,9 +102,15 @@ int32_t dtype_from_descr(const std::string& d) {
   if (kind == "f2") return KILN_F16;
   if (kind == "i8") return KILN_I64;
   if (kind == "i4") return KILN_I32;
+  if (kind == "i2") return KILN_I16;
+  if (kind == "u8") return KILN_U64;
+  if (kind == "u4") return KILN_U32;
+  if (kind == "u2") return KILN_U16;
   if (kind == "u1") return KILN_U8;
   if (kind == "i1") return KILN_I8;
   if (kind == "b1") return KILN_BOOL;
+  if (kind == "V1" || kind == "f1") return kRawBytes1;  // ml_dtypes' float8_e5m2 saves as "<f1"
+  if (kind == "V2") return kRawBytes2;
   return 0;
 }
 
@@ -100,20 +121,66 @@ std::string descr_from_dtype(int32_t dtype) {
     case KILN_F16: return "<f2";
     case KILN_I64: return "<i8";
     case KILN_I32: return "<i4";
+    case KILN_I16: return "<i2";
+    case KILN_U64: return "<u8";
+    case KILN_U32: return "<u4";
+    case KILN_U16: return "<u2";
     case KILN_U8: return "|u1";
     case KILN_I8: return "|i1";
     case KILN_BOOL: return "|b1";
+    case KILN_BF16: return "<V2";
+    case KILN_F8E4M3FN:
+    case KILN_F8E4M3FNUZ:
+    case KILN_F8E5M2:
+    case KILN_F8E5M2FNUZ:
+    case KILN_F8E8M0:
+    case KILN_F4E2M1:
+    case KILN_I4:
+    case KILN_U4:
+    case KILN_I2:
+    case KILN_U2: return "|V1";
     default: return "";
   }
 }
 
 size_t dtype_size(int32_t dtype) {
   switch (dtype) {
-    case KILN_F64: case KILN_I64: return 8;
-    case KILN_F32: case KILN_I32: return 4;
-    case KILN_F16: return 2;
-    case KILN_U8: case KILN_I8: case KILN_BOOL: return 1;
-    default: return 0;
+    case KILN_F64: case KILN_I64: case KILN_U64: return 8;
+    case KILN_F32: case KILN_I32: case KILN_U32: return 4;
+    case KILN_F16: case KILN_I16: case KILN_U16: case KILN_BF16: case kRawBytes2: return 2;
+    default: return descr_from_dtype(dtype) == "|V1" || dtype == KILN_U8 || dtype == KILN_I8 ||
+                    dtype == KILN_BOOL || dtype == kRawBytes1 ? 1 : 0;
+  }
+}
+
+bool matches_model_dtype(int32_t file_dtype, int32_t model_dtype) {
+  if (file_dtype == model_dtype) return true;
+  const std::string descr = descr_from_dtype(model_dtype);
+  return (file_dtype == kRawBytes1 && descr == "|V1") || (file_dtype == kRawBytes2 && descr == "<V2");
+}
+
+double element_value(int32_t dtype, const void* p, size_t i) {
+  const uint8_t* b = static_cast<const uint8_t*>(p);
+  switch (dtype) {
+    case KILN_F32: return static_cast<const float*>(p)[i];
+    case KILN_F64: return static_cast<const double*>(p)[i];
+    case KILN_I64: return double(static_cast<const int64_t*>(p)[i]);
+    case KILN_U64: return double(static_cast<const uint64_t*>(p)[i]);
+    case KILN_I32: return static_cast<const int32_t*>(p)[i];
+    case KILN_U32: return static_cast<const uint32_t*>(p)[i];
+    case KILN_I16: return static_cast<const int16_t*>(p)[i];
+    case KILN_U16: return static_cast<const uint16_t*>(p)[i];
+    case KILN_U8: case KILN_BOOL: return b[i];
+    case KILN_I8: return static_cast<const int8_t*>(p)[i];
+    case KILN_U4: return b[i] & 0xf;
+    case KILN_U2: return b[i] & 0x3;
+    case KILN_I4: return static_cast<int8_t>(b[i] << 4) >> 4;
+    case KILN_I2: return static_cast<int8_t>(b[i] << 6) >> 6;
+    case KILN_F16: return half_to_float(static_cast<const uint16_t*>(p)[i]);
+    case KILN_BF16: return kiln::narrow_float_decode(DType::kBF16, static_cast<const uint16_t*>(p)[i]);
+    default:
+      if (descr_from_dtype(dtype) == "|V1") return kiln::narrow_float_decode(static_cast<DType>(dtype), b[i]);
+      return 0;
   }
 }
 
@@ -152,7 +219,8 @@ std::string read_npy(const std::string& path, Array* out) {
   out->dtype = dtype_from_descr(h.descr);
   if (out->dtype == 0)
     return path + ": unsupported dtype '" + h.descr +
-           "' (supported: <f4 <f8 <f2 <i8 <i4 |u1 |i1 |b1, little-endian)";
+           "' (supported: <f4 <f8 <f2 <i8 <i4 <i2 <u8 <u4 <u2 |u1 |i1 |b1, and |V1 <V2 for "
+           "ml_dtypes' bfloat16/float8/float4/int4/int2 types; little-endian)";
   out->shape = h.shape;
   size_t count = 1;
   for (int64_t d : h.shape) count *= static_cast<size_t>(d);

@@ -44,12 +44,25 @@ struct Array {
 // Parses the Python-literal header dict. Returns "" or a message.
 std::string parse_header(const std::string& text, Header* out);
 
-// kiln_dtype of a .npy descr ("<f4" -> KILN_F32), or 0 when unsupported.
+// Array::dtype of a .npy file whose descr is "|V1"/"|V2" (void): numpy's name for
+// ml_dtypes' bfloat16, float8, float4 and 4-/2-bit integer arrays, which np.save
+// writes that way (float8_e5m2 as "<f1"). Such data matches a model tensor of any kiln type of that
+// size that numpy itself has no name for (see matches_model_dtype).
+constexpr int32_t kRawBytes1 = -1;
+constexpr int32_t kRawBytes2 = -2;
+
+// kiln_dtype of a .npy descr ("<f4" -> KILN_F32), kRawBytes1/2 for "V1"/"V2",
+// or 0 when unsupported.
 int32_t dtype_from_descr(const std::string& descr);
-// The .npy descr for a kiln_dtype ("<f4"), or "" when unknown.
+// The .npy descr for a kiln_dtype ("<f4"; "<V2"/"|V1" for the ml_dtypes types:
+// np.load gives void arrays, .view(ml_dtypes.bfloat16) names them), or "" when unknown.
 std::string descr_from_dtype(int32_t dtype);
-// Bytes per element of a kiln_dtype (0 when unknown).
+// Bytes per element of a kiln_dtype or kRawBytes1/2 (0 when unknown).
 size_t dtype_size(int32_t dtype);
+// Whether data read as `file_dtype` can feed a model tensor of `model_dtype`.
+bool matches_model_dtype(int32_t file_dtype, int32_t model_dtype);
+// The float value of element i of an array of `dtype` (for summaries; 0 when unknown).
+double element_value(int32_t dtype, const void* data, size_t i);
 // "(2, 8)" / "()" / "(3,)": a shape as NumPy prints it.
 std::string shape_string(const std::vector<int64_t>& shape);
 

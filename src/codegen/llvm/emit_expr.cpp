@@ -5,7 +5,8 @@
 namespace kiln::codegen {
 namespace {
 
-bool is_unsigned(DType t) { return t == DType::kU8 || t == DType::kBool; }
+// Integers whose register value is zero-extended (bool: i1, 0 or 1).
+bool is_unsigned(DType t) { return dtype_is_unsigned(t) || t == DType::kBool; }
 
 }  // namespace
 
@@ -26,13 +27,20 @@ llvm::Value* KernelEmitter::emit(const kir::Expr& e) {
       return it->second;
     }
     case kir::NodeKind::kLoad: return emit_load(e.as<kir::Load>());
-    case kir::NodeKind::kBinary: return emit_binary(e.as<kir::Binary>());
+    case kir::NodeKind::kBinary:
+    case kir::NodeKind::kCall: {
+      // Results of a type narrower than its register are brought back to the type.
+      llvm::Value* v =
+          e.kind() == kir::NodeKind::kBinary ? emit_binary(e.as<kir::Binary>()) : emit_call(e.as<kir::Call>());
+      DType t = e.type().elem;
+      if (dtype_is_narrow_float(t)) return narrow_round(t, v);
+      return wrap_small_int(t, v);
+    }
     case kir::NodeKind::kSelect: {
       auto* s = e.as<kir::Select>();
       return b_.CreateSelect(emit(s->cond), emit(s->t), emit(s->f));
     }
     case kir::NodeKind::kCast: return emit_cast(e.as<kir::Cast>());
-    case kir::NodeKind::kCall: return emit_call(e.as<kir::Call>());
     case kir::NodeKind::kRamp: return emit_ramp(e.as<kir::Ramp>());
     case kir::NodeKind::kBroadcast: {
       auto* bc = e.as<kir::Broadcast>();
@@ -106,6 +114,30 @@ llvm::Value* KernelEmitter::emit_binary(const kir::Binary* op) {
   return nullptr;
 }
 
+llvm::Value* KernelEmitter::to_f32(kir::Type from, llvm::Value* v, bool round_odd) {
+  llvm::Type* f32t = value_type(kir::Type{DType::kF32, from.lanes});
+  if (from.elem == DType::kF64 && round_odd) {
+    // Rounded to odd (sticky low bit when inexact): a second rounding to a type
+    // with fewer fraction bits is then correct, and no libcall is needed.
+    llvm::Type* i32t = value_type(kir::Type{DType::kI32, from.lanes});
+    llvm::Value* f = b_.CreateFPTrunc(v, f32t);
+    llvm::Value* wide = b_.CreateFPExt(f, v->getType());
+    llvm::Value* inexact = b_.CreateFCmpONE(wide, v);
+    llvm::Value* bits = b_.CreateBitCast(f, i32t);
+    llvm::Value* exp_mask = llvm::ConstantInt::get(i32t, 0x7f800000);
+    llvm::Value* finite = b_.CreateICmpNE(b_.CreateAnd(bits, exp_mask), exp_mask);
+    // Truncate toward zero first: when float32 rounded away from zero, step back.
+    llvm::Value* away = b_.CreateFCmpOGT(b_.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, wide),
+                                         b_.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, v));
+    llvm::Value* fix = b_.CreateAnd(b_.CreateAnd(inexact, finite), away);
+    bits = b_.CreateSub(bits, b_.CreateZExt(fix, i32t));
+    llvm::Value* odd = b_.CreateZExt(b_.CreateAnd(inexact, finite), i32t);
+    return b_.CreateBitCast(b_.CreateOr(bits, odd), f32t);
+  }
+  if (from.is_float()) return b_.CreateFPCast(v, f32t);
+  return is_unsigned(from.elem) ? b_.CreateUIToFP(v, f32t) : b_.CreateSIToFP(v, f32t);
+}
+
 llvm::Value* KernelEmitter::emit_cast(const kir::Cast* op) {
   llvm::Value* v = emit(op->value);
   kir::Type from = op->value.type(), to = op->type;
@@ -114,32 +146,35 @@ llvm::Value* KernelEmitter::emit_cast(const kir::Cast* op) {
     if (from.is_float()) return b_.CreateFCmpUNE(v, llvm::Constant::getNullValue(v->getType()));
     return b_.CreateICmpNE(v, llvm::Constant::getNullValue(v->getType()));
   }
+  if (dtype_is_narrow_float(to.elem)) {
+    // Through float32; e8m0 is defined on the float32 value (RNE from float64).
+    return narrow_round(to.elem, to_f32(from, v, to.elem != DType::kF8E8M0));
+  }
+  if (dtype_is_narrow_float(from.elem)) from = kir::Type{DType::kF32, from.lanes};  // its register form
   if (from.elem == DType::kF64 && to.elem == DType::kF16) {
     // f64 -> f16 directly is a libcall (__truncdfhf2) the model cannot rely on.
-    // Go through f32 rounded to odd (sticky low bit when inexact), which keeps
-    // the final rounding to f16 correct: f32 has 13 more mantissa bits than f16.
-    llvm::Type* f32t = value_type(kir::Type{DType::kF32, to.lanes});
-    llvm::Type* i32t = value_type(kir::Type{DType::kI32, to.lanes});
-    llvm::Value* f = b_.CreateFPTrunc(v, f32t);
-    llvm::Value* inexact = b_.CreateFCmpONE(b_.CreateFPExt(f, v->getType()), v);
-    llvm::Value* bits = b_.CreateBitCast(f, i32t);
-    llvm::Value* exp_mask = llvm::ConstantInt::get(i32t, 0x7f800000);
-    llvm::Value* finite = b_.CreateICmpNE(b_.CreateAnd(bits, exp_mask), exp_mask);
-    llvm::Value* odd = b_.CreateZExt(b_.CreateAnd(inexact, finite), i32t);
-    llvm::Value* rounded = b_.CreateBitCast(b_.CreateOr(bits, odd), f32t);
-    return b_.CreateFPTrunc(rounded, ty);
+    return b_.CreateFPTrunc(to_f32(from, v, true), ty);
   }
   if (from.is_float() && to.is_float()) return b_.CreateFPCast(v, ty);
   if (from.is_float()) {
-    // Truncates toward zero; narrow ints go through i32 so out-of-range values wrap, not poison.
-    if (dtype_size(to.elem) < 4) {
-      llvm::Type* i32t = value_type(kir::Type{DType::kI32, to.lanes});
-      return b_.CreateTrunc(b_.CreateFPToSI(v, i32t), ty);
+    // Truncates toward zero. Narrow ints go through i32 (uint32 through i64) so
+    // out-of-range values wrap, not poison; uint64 above 2^63 through a shift.
+    if (to.elem == DType::kU64 && from.elem != DType::kF16) {
+      llvm::Value* two63 = llvm::ConstantFP::get(v->getType(), 9223372036854775808.0);
+      llvm::Value* lo = b_.CreateFPToSI(v, ty);
+      llvm::Value* hi = b_.CreateXor(b_.CreateFPToSI(b_.CreateFSub(v, two63), ty),
+                                     llvm::ConstantInt::get(ty, 0x8000000000000000ull));
+      return b_.CreateSelect(b_.CreateFCmpOGE(v, two63), hi, lo);
+    }
+    if (dtype_size(to.elem) < 4 || to.elem == DType::kU32) {
+      DType via = to.elem == DType::kU32 ? DType::kI64 : DType::kI32;
+      llvm::Type* wide = value_type(kir::Type{via, to.lanes});
+      return wrap_small_int(to.elem, b_.CreateTrunc(b_.CreateFPToSI(v, wide), ty));
     }
     return b_.CreateFPToSI(v, ty);
   }
   if (to.is_float()) return is_unsigned(from.elem) ? b_.CreateUIToFP(v, ty) : b_.CreateSIToFP(v, ty);
-  return b_.CreateIntCast(v, ty, !is_unsigned(from.elem));
+  return wrap_small_int(to.elem, b_.CreateIntCast(v, ty, !is_unsigned(from.elem)));
 }
 
 llvm::Value* KernelEmitter::element_ptr(const kir::Buffer& buf, llvm::Value* index) {
@@ -181,14 +216,12 @@ llvm::Value* KernelEmitter::emit_load(const kir::Load* op) {
     v = b_.CreateShuffleVector(wide, mask);
   } else if (auto* bc = op->index.as<kir::Broadcast>()) {
     llvm::Value* s = b_.CreateAlignedLoad(mt, element_ptr(op->buffer, emit(bc->value)), align);
-    if (op->buffer->elem == DType::kBool) s = b_.CreateICmpNE(s, b_.getInt8(0));
-    return splat(s, lanes);
+    return splat(from_memory(op->buffer->elem, s), lanes);
   } else {
     llvm::Value* ptrs = element_ptr(op->buffer, emit(op->index));
     v = b_.CreateMaskedGather(llvm::FixedVectorType::get(mt, lanes), ptrs, align);
   }
-  if (op->buffer->elem == DType::kBool) v = b_.CreateICmpNE(v, llvm::Constant::getNullValue(v->getType()));
-  return v;
+  return from_memory(op->buffer->elem, v);
 }
 
 llvm::Value* KernelEmitter::emit_ramp(const kir::Ramp* op) {
@@ -246,7 +279,7 @@ llvm::Value* KernelEmitter::emit_call(const kir::Call* op) {
     case Intrinsic::kFma: return b_.CreateIntrinsic(llvm::Intrinsic::fma, {args[0]->getType()}, args);
     case Intrinsic::kAbs:
       if (t.is_float()) return b_.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, args[0]);
-      if (t.elem == DType::kU8) return args[0];
+      if (is_unsigned(t.elem)) return args[0];
       return b_.CreateIntrinsic(llvm::Intrinsic::abs, {args[0]->getType()}, {args[0], b_.getFalse()});
     case Intrinsic::kNot: return b_.CreateNot(args[0]);
   }

@@ -35,11 +35,7 @@ void KernelEmitter::emit(const kir::Stmt& s) {
 void KernelEmitter::emit_store(const kir::Store* op) {
   llvm::Value* v = emit(op->value);
   DType elem = op->buffer->elem;
-  if (elem == DType::kBool) {
-    llvm::Type* i8t = b_.getInt8Ty();
-    if (op->value.type().lanes > 1) i8t = llvm::FixedVectorType::get(i8t, op->value.type().lanes);
-    v = b_.CreateZExt(v, i8t);
-  }
+  v = to_memory(elem, v);
   llvm::Align align(dtype_size(elem));
   int lanes = op->index.type().lanes;
   if (lanes == 1) {

@@ -18,18 +18,36 @@ llvm::Type* KernelEmitter::memory_type(DType t) {
     case DType::kF32: return b_.getFloatTy();
     case DType::kF16: return b_.getHalfTy();
     case DType::kF64: return b_.getDoubleTy();
+    case DType::kU16:
+    case DType::kI16:
+    case DType::kBF16: return b_.getInt16Ty();
+    case DType::kI32:
+    case DType::kU32: return b_.getInt32Ty();
+    case DType::kI64:
+    case DType::kU64: return b_.getInt64Ty();
     case DType::kU8:
     case DType::kI8:
-    case DType::kBool: return b_.getInt8Ty();
-    case DType::kI32: return b_.getInt32Ty();
-    case DType::kI64: return b_.getInt64Ty();
+    case DType::kBool:
+    case DType::kF8E4M3FN:
+    case DType::kF8E4M3FNUZ:
+    case DType::kF8E5M2:
+    case DType::kF8E5M2FNUZ:
+    case DType::kF8E8M0:
+    case DType::kF4E2M1:
+    case DType::kU4:
+    case DType::kI4:
+    case DType::kU2:
+    case DType::kI2: return b_.getInt8Ty();
   }
   KILN_UNREACHABLE("bad dtype ") << static_cast<int>(t);
   return nullptr;
 }
 
 llvm::Type* KernelEmitter::value_type(kir::Type t) {
-  llvm::Type* s = t.is_bool() ? b_.getInt1Ty() : memory_type(t.elem);
+  // bool: i1; narrow floats: float32 (see emit_narrow.cpp); others as in memory.
+  llvm::Type* s = t.is_bool()                        ? b_.getInt1Ty()
+                  : dtype_is_narrow_float(t.elem) ? b_.getFloatTy()
+                                                     : memory_type(t.elem);
   return t.lanes == 1 ? s : llvm::FixedVectorType::get(s, t.lanes);
 }
 

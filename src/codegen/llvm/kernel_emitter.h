@@ -43,6 +43,21 @@ class KernelEmitter {
                          const std::function<void(llvm::Value*)>& body);
   void emit_allocate(const kir::Allocate* op);
   void emit_if(const kir::IfThenElse* op);
+  // element types narrower than their registers (emit_narrow.cpp)
+  // float32 x rounded to narrow float type t (its register form: a float32).
+  llvm::Value* narrow_round(DType t, llvm::Value* x);
+  // The bits of a value of narrow float type t (memory form), and back.
+  llvm::Value* narrow_encode(DType t, llvm::Value* x);
+  llvm::Value* narrow_decode(DType t, llvm::Value* bits);
+  // An i8 holding a 4- or 2-bit integer, sign- or zero-extended from its bits.
+  llvm::Value* wrap_small_int(DType t, llvm::Value* v);
+  // A loaded element in memory form -> register form, and back for a store.
+  llvm::Value* from_memory(DType t, llvm::Value* v);
+  llvm::Value* to_memory(DType t, llvm::Value* v);
+  // Any numeric register value of type `from` -> float32 (float64 rounded to
+  // odd, so that a following narrow_round rounds once).
+  llvm::Value* to_f32(kir::Type from, llvm::Value* v, bool round_odd);
+  llvm::Value* i32_const(llvm::Value* like, uint32_t c);
   // parallel loops (emit_parallel.cpp)
   void emit_parallel(const kir::For* op);
   // An alloca in the current function's entry block.

@@ -65,6 +65,19 @@ Status map_attention(NodeContext& ctx) {
   DType dt = q->type.dtype;
   if (dt != DType::kF32 && dt != DType::kF64 && dt != DType::kF16)
     return ctx.unsupported("Attention of " + std::string(dtype_name(dt)));
+  auto cast = [&](Value* x, DType to, const std::string& suffix) -> Expected<Value*> {
+    if (x->type.dtype == to) return x;
+    return ctx.add(OpKind::kCast, {x}, ir::Attrs().set("to", static_cast<int64_t>(to)), suffix);
+  };
+  // float16 is computed in float32 and rounded once, at the outputs (`io` is the
+  // models' type, `dt` the computing one).
+  const DType io = dt;
+  if (dt == DType::kF16) {
+    dt = DType::kF32;
+    KILN_ASSIGN_OR_RETURN(q, cast(q, dt, "q_f32"));
+    KILN_ASSIGN_OR_RETURN(k, cast(k, dt, "k_f32"));
+    KILN_ASSIGN_OR_RETURN(v, cast(v, dt, "v_f32"));
+  }
   int64_t rank = q->type.rank();
   if ((rank != 3 && rank != 4) || k->type.rank() != rank || v->type.rank() != rank)
     return ctx.error("Q, K and V must all be 3-D or all 4-D, got " + q->type.str() + ", " + k->type.str() + ", " +
@@ -90,13 +103,20 @@ Status map_attention(NodeContext& ctx) {
   if (ctx.has_input(4)) {
     past_seq = ctx.input(4)->type.rank() == 4 ? ctx.input(4)->type.shape[2] : -1;
     if (past_seq < 0) return ctx.error("past_key " + ctx.input(4)->type.str() + " must be 4-D");
-    KILN_ASSIGN_OR_RETURN(
-        k, ctx.add(OpKind::kConcat, {ctx.input(4), k}, ir::Attrs().set("axis", int64_t{2}), "present_key"));
-    KILN_ASSIGN_OR_RETURN(
-        v, ctx.add(OpKind::kConcat, {ctx.input(5), v}, ir::Attrs().set("axis", int64_t{2}), "present_value"));
+    KILN_ASSIGN_OR_RETURN(Value * past_k, cast(ctx.input(4), dt, "past_key_f32"));
+    KILN_ASSIGN_OR_RETURN(Value * past_v, cast(ctx.input(5), dt, "past_value_f32"));
+    KILN_ASSIGN_OR_RETURN(k, ctx.add(OpKind::kConcat, {past_k, k}, ir::Attrs().set("axis", int64_t{2}), "present_key"));
+    KILN_ASSIGN_OR_RETURN(v,
+                          ctx.add(OpKind::kConcat, {past_v, v}, ir::Attrs().set("axis", int64_t{2}), "present_value"));
   }
-  ctx.set_output(1, k);
-  ctx.set_output(2, v);
+  if (ctx.output_used(1)) {
+    KILN_ASSIGN_OR_RETURN(Value * present_k, cast(k, io, "present_key_out"));
+    ctx.set_output(1, present_k);
+  }
+  if (ctx.output_used(2)) {
+    KILN_ASSIGN_OR_RETURN(Value * present_v, cast(v, io, "present_value_out"));
+    ctx.set_output(2, present_v);
+  }
   int64_t kv_heads = k->type.shape[1], total = k->type.shape[2];
   if (q_heads % kv_heads != 0)
     return ctx.error(std::to_string(q_heads) + " query heads are not a multiple of " + std::to_string(kv_heads) +
@@ -132,8 +152,10 @@ Status map_attention(NodeContext& ctx) {
       KILN_ASSIGN_OR_RETURN(Value * zero, float_constant(ctx, dt, {}, {0.0f}, "mask_zero"));
       KILN_ASSIGN_OR_RETURN(Value * minf, float_constant(ctx, dt, {}, {ninf}, "mask_ninf"));
       KILN_ASSIGN_OR_RETURN(m, ctx.add(OpKind::kWhere, {m, zero, minf}, {}, "mask_bias"));
-    } else if (m->type.dtype != dt) {
+    } else if (m->type.dtype != io) {
       return ctx.error("attn_mask " + m->type.str() + " must be bool or the type of Q");
+    } else {
+      KILN_ASSIGN_OR_RETURN(m, cast(m, dt, "mask_f32"));
     }
     int64_t pad = total - m->type.shape.back();
     if (pad > 0) {
@@ -199,16 +221,12 @@ Status map_attention(NodeContext& ctx) {
     sm_dt = *p;
   }
   if (sm_dt == DType::kF16) sm_dt = DType::kF32;  // kiln's Softmax takes float32 or float64
-  auto cast = [&](Value* x, DType to, const std::string& suffix) -> Expected<Value*> {
-    if (x->type.dtype == to) return x;
-    return ctx.add(OpKind::kCast, {x}, ir::Attrs().set("to", static_cast<int64_t>(to)), suffix);
-  };
   KILN_ASSIGN_OR_RETURN(sm_in, cast(sm_in, sm_dt, "softmax_in"));
   KILN_ASSIGN_OR_RETURN(Value * probs,
                         ctx.add(OpKind::kSoftmax, {sm_in}, ir::Attrs().set("axis", int64_t{3}), "softmax"));
   KILN_ASSIGN_OR_RETURN(vv, cast(vv, sm_dt, "v_precision"));
   KILN_ASSIGN_OR_RETURN(Value * y, ctx.add(OpKind::kMatMul, {probs, vv}, {}, rank == 3 ? "y_bhsd" : "y_precision"));
-  KILN_ASSIGN_OR_RETURN(y, cast(y, dt, "y_cast"));
+  KILN_ASSIGN_OR_RETURN(y, cast(y, io, "y_cast"));
   if (rank == 3) {
     KILN_ASSIGN_OR_RETURN(Value * t, ctx.add(OpKind::kTranspose, {y}, perm({0, 2, 1, 3}), "y_bshd"));
     KILN_ASSIGN_OR_RETURN(y, ctx.reshape(t, {batch, q_seq, q_heads * vr->type.shape[3]}));
@@ -217,7 +235,7 @@ Status map_attention(NodeContext& ctx) {
   if (ctx.output_used(3)) {
     // The ONNX reference: modes 0 and 1 give the (softcapped) scores, 2 adds the bias, 3 the softmax.
     Value* out = mode == 3 ? probs : mode == 2 ? qkb : qk;
-    KILN_ASSIGN_OR_RETURN(out, cast(out, dt, "qk_output"));
+    KILN_ASSIGN_OR_RETURN(out, cast(out, io, "qk_output"));
     ctx.set_output(3, out);
   }
   return ctx.attr_status();

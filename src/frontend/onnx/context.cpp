@@ -10,7 +10,9 @@ using onnx::AttributeProto;
 
 std::string NodeContext::name() const {
   if (!node_.name().empty()) return node_.name();
-  return node_.output_size() ? node_.output(0) : node_.op_type();
+  for (const auto& o : node_.output())  // the first output that is not left out
+    if (!o.empty()) return o;
+  return node_.op_type();
 }
 
 std::string NodeContext::label() const { return node_.op_type() + " '" + name() + "'"; }
@@ -88,13 +90,31 @@ const onnx::TensorProto* NodeContext::attr_tensor(const std::string& name) {
   return a ? &a->t() : nullptr;
 }
 
+namespace {
+
+// Nodes folded while mapping: small outputs of constant inputs. Quantize and
+// dequantize stay: passes/lower_qdq must see DequantizeLinear of constant
+// weights (the constant-folding pass evaluates them after it).
+bool fold_at_import(const ir::Node& n) {
+  if (n.op == ir::OpKind::kQuantizeLinear || n.op == ir::OpKind::kDequantizeLinear) return false;
+  return passes::is_foldable_node(n) && n.outputs[0]->type.num_elements() <= kMaxFoldElements;
+}
+
+}  // namespace
+
 Expected<ir::Value*> NodeContext::add(ir::OpKind op, std::vector<ir::Value*> inputs, ir::Attrs attrs,
                                       const std::string& suffix) {
   std::string node_name = suffix.empty() ? name() : name() + "/" + suffix;
   auto node = graph().add_node(op, node_name, std::move(inputs), std::move(attrs));
   if (!node) return Status::invalid(label() + ": " + node.status().message());
-  fresh_.insert((*node)->outputs[0]);
-  return (*node)->outputs[0];
+  ir::Node* n = *node;
+  ir::Value* out = n->outputs[0];
+  fresh_.insert(out);
+  if (fold_at_import(*n)) {
+    KILN_RETURN_IF_ERROR(passes::fold_node(graph(), *n, state_.evaluator));
+    graph().compact();
+  }
+  return out;
 }
 
 Expected<ir::Value*> NodeContext::reshape(ir::Value* v, const ir::Shape& shape, const std::string& suffix) {
@@ -111,16 +131,7 @@ ir::Value* NodeContext::constant(ir::Tensor t, const std::string& suffix) {
 
 ir::Value* NodeContext::scalar(DType dtype, double v, const std::string& suffix) {
   ir::Tensor t(ir::TensorType{dtype, {}});
-  switch (dtype) {
-    case DType::kF32: *t.mutable_data<float>() = static_cast<float>(v); break;
-    case DType::kF64: *t.mutable_data<double>() = v; break;
-    case DType::kI64: *t.mutable_data<int64_t>() = static_cast<int64_t>(v); break;
-    case DType::kI32: *t.mutable_data<int32_t>() = static_cast<int32_t>(v); break;
-    case DType::kI8: *t.mutable_data<int8_t>() = static_cast<int8_t>(v); break;
-    case DType::kU8:
-    case DType::kBool: *t.mutable_data<uint8_t>() = static_cast<uint8_t>(v); break;
-    case DType::kF16: KILN_UNREACHABLE("float16 scalars are not built by the frontend");
-  }
+  t.set_f64(0, v);
   return constant(std::move(t), suffix);
 }
 

@@ -13,6 +13,7 @@
 
 #include "base/status.h"
 #include "ir/graph.h"
+#include "passes/constant_fold.h"
 
 namespace kiln::frontend {
 
@@ -23,6 +24,7 @@ struct ImportState {
   std::string model_dir;                      // for Constant tensors with external data
   std::map<std::string, ir::Value*> values;   // ONNX value name -> graph value
   std::set<std::string> used_names;           // names read by some node or graph output
+  passes::NodeEvaluator evaluator;            // folds nodes of constant inputs as they are emitted
 };
 
 class NodeContext {
@@ -65,7 +67,11 @@ class NodeContext {
   const Status& attr_status() const { return attr_status_; }
 
   // Emits a core-op node named after this ONNX node (plus "/suffix" for helper
-  // nodes of a multi-node expansion). Type errors name the ONNX node.
+  // nodes of a multi-node expansion). Type errors name the ONNX node. A node
+  // whose inputs are all constants and whose output has at most
+  // kMaxFoldElements elements is evaluated at once and its value is a
+  // constant: shape arithmetic (integer or float, any core op) folds while the
+  // model is read, so later mappers see constant shapes, axes and counts.
   Expected<ir::Value*> add(ir::OpKind op, std::vector<ir::Value*> inputs, ir::Attrs attrs = {},
                            const std::string& suffix = "");
   // A Reshape of `v` to `shape` (a constant when `v` is a small integer constant).

@@ -124,7 +124,17 @@ Status map_conv(NodeContext& ctx) {
   attrs.set("strides", strides).set("pads", pads).set("dilations", dilations).set("group", group);
   std::vector<Value*> ins = {x, w};
   if (ctx.has_input(2)) ins.push_back(ctx.input(2));
+  // float16 is computed in float32 (accumulating there) and rounded once.
+  const bool half = x->type.dtype == DType::kF16;
+  auto cast_to = [](DType t) { return ir::Attrs().set("to", static_cast<int64_t>(t)); };
+  for (size_t i = 0; half && i < ins.size(); ++i) {
+    if (ins[i]->type.dtype != DType::kF16) continue;
+    KILN_ASSIGN_OR_RETURN(ins[i], ctx.add(OpKind::kCast, {ins[i]}, cast_to(DType::kF32), "f32_" + std::to_string(i)));
+  }
   KILN_ASSIGN_OR_RETURN(Value * y, ctx.add(OpKind::kConv, ins, attrs, k == 1 ? "conv_2d" : ""));
+  if (half) {
+    KILN_ASSIGN_OR_RETURN(y, ctx.add(OpKind::kCast, {y}, cast_to(DType::kF16), "f16"));
+  }
   if (k == 1) {
     ir::Shape s = y->type.shape;
     s.erase(s.begin() + 2);

@@ -7,6 +7,7 @@
 #include "frontend/onnx/op_table.h"
 #include "frontend/onnx/shape_eval.h"
 #include "frontend/onnx/tensor.h"
+#include "ir/narrow_float.h"
 
 namespace kiln::frontend {
 namespace {
@@ -19,26 +20,6 @@ OpKind core_op(const std::string& op_type) {
   auto op = ir::op_from_name(op_type);
   KILN_CHECK(op.has_value()) << "no core op named " << op_type;
   return *op;
-}
-
-// A copy of constant `t` converted to `dtype` (through double).
-ir::Tensor convert_constant(const ir::Tensor& t, DType dtype) {
-  ir::Tensor out(ir::TensorType{dtype, t.type().shape});
-  int64_t n = t.type().num_elements();
-  for (int64_t i = 0; i < n; ++i) {
-    double v = t.get_f64(i);
-    switch (dtype) {
-      case DType::kF32: out.mutable_data<float>()[i] = static_cast<float>(v); break;
-      case DType::kF64: out.mutable_data<double>()[i] = v; break;
-      case DType::kI64: out.mutable_data<int64_t>()[i] = t.get_i64(i); break;
-      case DType::kI32: out.mutable_data<int32_t>()[i] = static_cast<int32_t>(t.get_i64(i)); break;
-      case DType::kI8: out.mutable_data<int8_t>()[i] = static_cast<int8_t>(t.get_i64(i)); break;
-      case DType::kU8: out.mutable_data<uint8_t>()[i] = static_cast<uint8_t>(t.get_i64(i)); break;
-      case DType::kBool: out.mutable_data<uint8_t>()[i] = v != 0; break;
-      case DType::kF16: KILN_UNREACHABLE("constant conversion to float16");
-    }
-  }
-  return out;
 }
 
 // A binary core op, evaluated here when both sides are integer shape constants.
@@ -116,37 +97,52 @@ Status map_clip(NodeContext& ctx) {
   return Status::ok();
 }
 
-// Cast/CastLike-24 `round_mode` only affects casts to float8e8m0, a type kiln
-// rejects; its value is still checked so a typo is not silently accepted.
 namespace {
-Status check_round_mode(NodeContext& ctx) {
-  if (!ctx.has_attr("round_mode")) return Status::ok();
+
+// Cast/CastLike of input 0 to `to`, with the attributes of Cast-19/24:
+// `saturate` (default 1) clamps casts to the float8 types to their largest
+// finite value (inf too; NaN stays NaN), as onnx's reference does with np.clip
+// before the conversion; `round_mode` (default "up") rounds casts to float8e8m0.
+Status map_cast_to(NodeContext& ctx, DType to) {
   std::string mode = ctx.attr_string("round_mode", "up");
-  if (mode == "up" || mode == "down" || mode == "nearest") return Status::ok();
-  return ctx.error("round_mode '" + mode + "' is not one of 'up', 'down', 'nearest'");
+  if (mode != "up" && mode != "down" && mode != "nearest")
+    return ctx.error("round_mode '" + mode + "' is not one of 'up', 'down', 'nearest'");
+  bool saturate = ctx.attr_int("saturate", 1) != 0;
+  if (to == DType::kF8E8M0 && (mode != "up" || !saturate))
+    return ctx.unsupported("a cast to float8e8m0 with round_mode '" + mode + "' and saturate=" +
+                           std::to_string(saturate) + " (kiln rounds up, saturating: the defaults)");
+  Value* x = ctx.input(0);
+  if (x->type.dtype == to) {
+    ctx.set_output(0, x);
+    return Status::ok();
+  }
+  bool clamp = saturate && dtype_is_storage_only(to) && dtype_is_narrow_float(to) && to != DType::kF8E8M0 &&
+               to != DType::kF4E2M1;  // float4e2m1 saturates anyway (no inf)
+  if (is_foldable(x) && to != DType::kF16 && !clamp) {
+    ctx.set_output(0, ctx.constant(eval_cast(*x->constant, to), "cast"));
+    return Status::ok();
+  }
+  if (clamp) {
+    if (dtype_is_storage_only(x->type.dtype)) {  // Clip computes nothing in those: widen first
+      KILN_ASSIGN_OR_RETURN(x, ctx.add(OpKind::kCast, {x}, ir::Attrs().set("to", static_cast<int64_t>(DType::kF32)),
+                                       "widened"));
+    }
+    double max = narrow_float_max(to);
+    KILN_ASSIGN_OR_RETURN(x, ctx.add(OpKind::kClip, {x}, ir::Attrs().set("min", -max).set("max", max), "saturated"));
+  }
+  KILN_ASSIGN_OR_RETURN(Value * y, ctx.add(OpKind::kCast, {x}, ir::Attrs().set("to", static_cast<int64_t>(to))));
+  ctx.set_output(0, y);
+  return Status::ok();
 }
+
 }  // namespace
 
 Status map_cast(NodeContext& ctx) {
   if (!ctx.has_attr("to")) return ctx.error("attribute 'to' is missing");
-  KILN_RETURN_IF_ERROR(check_round_mode(ctx));
   int64_t to = ctx.attr_int("to", 0);
   std::optional<DType> dtype = dtype_from_onnx(static_cast<int32_t>(to));
   if (!dtype) return ctx.unsupported("a cast to " + onnx_type_name(static_cast<int32_t>(to)));
-  Value* x = ctx.input(0);
-  if (x->type.dtype == *dtype) {
-    ctx.set_output(0, x);
-    return Status::ok();
-  }
-  if (is_foldable(x) && *dtype != DType::kF16) {
-    ctx.set_output(0, ctx.constant(eval_cast(*x->constant, *dtype), "cast"));
-    return Status::ok();
-  }
-  ir::Attrs attrs;
-  attrs.set("to", static_cast<int64_t>(*dtype));
-  KILN_ASSIGN_OR_RETURN(Value * y, ctx.add(OpKind::kCast, {x}, attrs));
-  ctx.set_output(0, y);
-  return Status::ok();
+  return map_cast_to(ctx, *dtype);
 }
 
 Status map_binary(NodeContext& ctx) {
@@ -155,22 +151,7 @@ Status map_binary(NodeContext& ctx) {
   return Status::ok();
 }
 
-Status map_cast_like(NodeContext& ctx) {
-  KILN_RETURN_IF_ERROR(check_round_mode(ctx));
-  Value* x = ctx.input(0);
-  DType to = ctx.input(1)->type.dtype;
-  if (x->type.dtype == to) {
-    ctx.set_output(0, x);
-    return Status::ok();
-  }
-  if (is_foldable(x) && to != DType::kF16) {
-    ctx.set_output(0, ctx.constant(eval_cast(*x->constant, to), "cast"));
-    return Status::ok();
-  }
-  KILN_ASSIGN_OR_RETURN(Value * y, ctx.add(OpKind::kCast, {x}, ir::Attrs().set("to", static_cast<int64_t>(to))));
-  ctx.set_output(0, y);
-  return Status::ok();
-}
+Status map_cast_like(NodeContext& ctx) { return map_cast_to(ctx, ctx.input(1)->type.dtype); }
 
 Status map_compare_or_equal(NodeContext& ctx) {
   // a <= b is !(a > b) and a >= b is !(a < b) (NaN operands compare true here).
@@ -187,7 +168,7 @@ Status map_pow(NodeContext& ctx) {
   if (e->type.dtype != x->type.dtype) {
     if (x->type.dtype == DType::kF16) return ctx.unsupported("Pow of float16 with an exponent of another type");
     if (e->is_constant()) {
-      e = ctx.constant(convert_constant(*e->constant, x->type.dtype), "exponent");
+      e = ctx.constant(eval_cast(*e->constant, x->type.dtype), "exponent");
     } else {
       ir::Attrs attrs;
       attrs.set("to", static_cast<int64_t>(x->type.dtype));

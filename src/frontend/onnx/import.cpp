@@ -32,7 +32,7 @@ Status check_supported(const onnx::ModelProto& model) {
   };
   std::vector<Unsupported> found;
   for (const auto& n : model.graph().node()) {
-    if (is_default_domain(n.domain()) && find_op(n.op_type())) continue;
+    if (find_op_in(n.domain(), n.op_type())) continue;
     std::string domain = is_default_domain(n.domain()) ? "ai.onnx" : n.domain();
     auto it = std::find_if(found.begin(), found.end(),
                            [&](const Unsupported& u) { return u.op == n.op_type() && u.domain == domain; });
@@ -179,7 +179,7 @@ Status add_inputs(const onnx::GraphProto& g, const InputShapes& input_shapes,
 // Maps one node after checking that its inputs exist.
 Status map_node(const onnx::NodeProto& n, ImportState& state) {
   NodeContext ctx(state, n);
-  const OpEntry* entry = find_op(n.op_type());
+  const OpEntry* entry = find_op_in(n.domain(), n.op_type());
   for (const auto& in : n.input())
     if (!in.empty() && !state.values.count(in))
       return ctx.error("input '" + in + "' is not produced by an earlier node, an initializer or a graph input");
@@ -187,7 +187,9 @@ Status map_node(const onnx::NodeProto& n, ImportState& state) {
     if (!ctx.has_input(i))
       return ctx.error("needs at least " + std::to_string(entry->min_inputs) + " inputs, has " +
                        std::to_string(n.input_size()));
-  if (n.output_size() == 0 || n.output(0).empty()) return ctx.error("has no output");
+  // (Optional outputs may be left out as "", even the first: LSTM's Y.)
+  if (std::all_of(n.output().begin(), n.output().end(), [](const std::string& o) { return o.empty(); }))
+    return ctx.error("has no output");
   Status st = entry->map(ctx);
   if (!st.is_ok()) return st;
   if (!ctx.attr_status().is_ok()) return ctx.attr_status();

@@ -1,5 +1,5 @@
 // ONNX index and selection ops: ArgMax/ArgMin, TopK (indices core op + a
-// GatherElements of the values), Hardmax, CumSum, GatherElements, GatherND,
+// GatherElements of the values), Hardmax, CumSum/CumProd, GatherElements, GatherND,
 // and the ones composed from masks and broadcasting: Trilu, Tile, OneHot, EyeLike.
 #include "frontend/onnx/op_table.h"
 #include "frontend/onnx/shape_eval.h"
@@ -102,7 +102,8 @@ Status map_cumsum(NodeContext& ctx) {
   if (!axis) return ctx.error("axis " + std::to_string(a) + " is out of range for input " + x->type.str());
   ir::Attrs attrs;
   attrs.set("axis", *axis).set("exclusive", ctx.attr_int("exclusive", 0)).set("reverse", ctx.attr_int("reverse", 0));
-  KILN_ASSIGN_OR_RETURN(Value * y, ctx.add(OpKind::kCumSum, {x}, attrs));
+  OpKind op = ctx.op_type() == "CumProd" ? OpKind::kCumProd : OpKind::kCumSum;
+  KILN_ASSIGN_OR_RETURN(Value * y, ctx.add(op, {x}, attrs));
   ctx.set_output(0, y);
   return Status::ok();
 }

@@ -83,11 +83,14 @@ Expected<std::unique_ptr<LoadedModel>> load_model(const std::string& input_path)
   loaded->opset = opset_for_domain(model, "");
   if (loaded->opset == 0)
     return Status::invalid(path + ": the model imports no opset of the default ONNX domain");
-  if (loaded->opset < kMinOpset || loaded->opset > kMaxOpset)
+  if (loaded->opset >= 1 && loaded->opset < kMinOpset && model.has_graph()) {
+    KILN_RETURN_IF_ERROR(check_legacy_opset(model, loaded->opset, path));
+  } else if (loaded->opset < kMinOpset || loaded->opset > kMaxOpset) {
     return Status::invalid(path + ": opset " + std::to_string(loaded->opset) +
                            " of the default ONNX domain is not supported (kiln supports opsets " +
                            std::to_string(kMinOpset) + " to " + std::to_string(kMaxOpset) +
                            "); convert the model with onnx.version_converter");
+  }
   if (!model.has_graph()) return Status::invalid(path + ": the model has no graph");
   return loaded;
 }

@@ -36,6 +36,11 @@ Expected<std::unique_ptr<LoadedModel>> load_model(const std::string& input_path)
 // True for the default ONNX domain's two spellings, "" and "ai.onnx".
 inline bool is_default_domain(const std::string& d) { return d.empty() || d == "ai.onnx"; }
 
+// For a model of default-domain opset 1..kMinOpset-1: ok when every node's op is
+// defined at `opset` as at kMinOpset (legacy_opset.cpp), else the opset error
+// naming the first op that is not. `path` prefixes the message.
+Status check_legacy_opset(const onnx::ModelProto& model, int64_t opset, const std::string& path);
+
 // The opset the model imports for `domain` ("" and "ai.onnx" are the same), or 0.
 int64_t opset_for_domain(const onnx::ModelProto& model, const std::string& domain);
 

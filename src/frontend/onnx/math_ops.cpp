@@ -1,6 +1,7 @@
 // ONNX math ops composed from core elementwise ops and reductions: the
 // activations (Elu .. Gelu, PRelu), Sign/IsNaN/IsInf, the hyperbolic functions
 // through Exp/Log/Sqrt, Xor, Mod, and ReduceL1/L2/LogSum/LogSumExp/Prod/SumSquare.
+// float16 activations and Mod are computed in float32 and rounded once.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -30,6 +31,12 @@ class Composer {
 };
 
 #define KILN_LET(var, expr) KILN_ASSIGN_OR_RETURN(Value * var, expr)
+
+// `v` cast to `to` (itself when it has that type already).
+Expected<Value*> cast(NodeContext& ctx, Value* v, DType to, const std::string& suffix) {
+  if (v->type.dtype == to) return v;
+  return ctx.add(OpKind::kCast, {v}, ir::Attrs().set("to", static_cast<int64_t>(to)), suffix);
+}
 
 Status need_float(NodeContext& ctx, const Value* x) {
   if (!dtype_is_float(x->type.dtype)) return ctx.error("needs a float input, got " + x->type.str());
@@ -129,8 +136,18 @@ Status map_reduce_composed(NodeContext& ctx) {
 Status map_mod(NodeContext& ctx) {
   int64_t fmod = ctx.attr_int("fmod", 0);
   Value* a = ctx.input(0);
+  Value* b = ctx.input(1);
   if (dtype_is_float(a->type.dtype) && fmod == 0) return ctx.error("Mod of floats needs fmod=1");
-  KILN_LET(y, ctx.add(OpKind::kMod, {a, ctx.input(1)}, ir::Attrs().set("fmod", fmod)));
+  // float16: fmod of the float32 values is exact, so rounding it once is too.
+  bool half = a->type.dtype == DType::kF16 && b->type.dtype == DType::kF16;
+  if (half) {
+    KILN_ASSIGN_OR_RETURN(a, cast(ctx, a, DType::kF32, "a_f32"));
+    KILN_ASSIGN_OR_RETURN(b, cast(ctx, b, DType::kF32, "b_f32"));
+  }
+  KILN_LET(y, ctx.add(OpKind::kMod, {a, b}, ir::Attrs().set("fmod", fmod), half ? "f32" : ""));
+  if (half) {
+    KILN_ASSIGN_OR_RETURN(y, cast(ctx, y, DType::kF16, ""));
+  }
   ctx.set_output(0, y);
   return Status::ok();
 }
@@ -143,11 +160,11 @@ Status map_xor(NodeContext& ctx) {
   return Status::ok();
 }
 
-Status map_math_composed(NodeContext& ctx) {
+namespace {
+
+// The expansion of the node's op on `x` (float32 for a float16 input).
+Expected<Value*> compose_math(NodeContext& ctx, Value* x) {
   const std::string& type = ctx.op_type();
-  Value* x = ctx.input(0);
-  // The expansions use scalar constants of x's type, which float16 lacks.
-  if (x->type.dtype == DType::kF16) return ctx.unsupported("a float16 input");
   Composer c(ctx);
   constexpr double kInf = std::numeric_limits<double>::infinity();
   auto zero = [&] { return c.k(x, 0); };
@@ -186,6 +203,9 @@ Status map_math_composed(NodeContext& ctx) {
     KILN_ASSIGN_OR_RETURN(y, c.op(OpKind::kWhere, {lo, plus, inner}));
   } else if (type == "PRelu") {
     Value* slope = ctx.input(1);
+    if (slope->type.dtype == DType::kF16) {
+      KILN_ASSIGN_OR_RETURN(slope, cast(ctx, slope, x->type.dtype, "slope_f32"));
+    }
     KILN_LET(neg, c.op(OpKind::kLess, {x, zero()}));
     KILN_LET(scaled, c.op(OpKind::kMul, {x, slope}));
     KILN_ASSIGN_OR_RETURN(y, c.op(OpKind::kWhere, {neg, scaled, x}));
@@ -229,6 +249,10 @@ Status map_math_composed(NodeContext& ctx) {
       KILN_LET(sp, softplus(x));
       KILN_LET(t, c.op(OpKind::kTanh, {sp}));
       KILN_ASSIGN_OR_RETURN(y, c.op(OpKind::kMul, {x, t}));
+    } else if (type == "Swish") {  // x * sigmoid(alpha * x)
+      KILN_LET(ax, c.op(OpKind::kMul, {x, c.k(x, ctx.attr_float("alpha", 1.0))}));
+      KILN_LET(s, c.op(OpKind::kSigmoid, {ax}));
+      KILN_ASSIGN_OR_RETURN(y, c.op(OpKind::kMul, {x, s}));
     } else if (type == "Gelu") {
       std::string approx = ctx.attr_string("approximate", "none");
       Value* inner = nullptr;
@@ -281,6 +305,22 @@ Status map_math_composed(NodeContext& ctx) {
     } else {
       KILN_UNREACHABLE("map_math_composed: " << type);
     }
+  }
+  return y;
+}
+
+}  // namespace
+
+Status map_math_composed(NodeContext& ctx) {
+  Value* x = ctx.input(0);
+  // The expansions use scalar constants of x's type: float16 goes through float32.
+  bool half = x->type.dtype == DType::kF16;
+  if (half) {
+    KILN_ASSIGN_OR_RETURN(x, cast(ctx, x, DType::kF32, "f32"));
+  }
+  KILN_LET(y, compose_math(ctx, x));
+  if (half && y->type.dtype == DType::kF32) {
+    KILN_ASSIGN_OR_RETURN(y, cast(ctx, y, DType::kF16, "f16"));
   }
   ctx.set_output(0, y);
   return Status::ok();

@@ -8,6 +8,35 @@ namespace kiln::frontend {
 Status map_attention(NodeContext& ctx);  // attention.cpp
 Status map_rotary_embedding(NodeContext& ctx);  // attention.cpp
 Status map_loss(NodeContext& ctx);       // loss.cpp: SoftmaxCrossEntropyLoss, NegativeLogLikelihoodLoss
+Status map_rnn(NodeContext& ctx);        // rnn.cpp: RNN, GRU, LSTM
+Status map_reverse_sequence(NodeContext& ctx);  // rnn.cpp
+Status map_grid_sample(NodeContext& ctx);  // sampling.cpp
+Status map_affine_grid(NodeContext& ctx);  // sampling.cpp
+Status map_roi_align(NodeContext& ctx);  // sampling.cpp
+Status map_det(NodeContext& ctx);  // sampling.cpp (one core op)
+Status map_col2im(NodeContext& ctx);  // image_ops.cpp
+Status map_center_crop_pad(NodeContext& ctx);  // image_ops.cpp
+Status map_max_unpool(NodeContext& ctx);  // image_ops.cpp
+Status map_deform_conv(NodeContext& ctx);  // image_ops.cpp
+Status map_dft(NodeContext& ctx);  // signal_ops.cpp
+Status map_stft(NodeContext& ctx);  // signal_ops.cpp
+Status map_window(NodeContext& ctx);  // signal_ops.cpp: Hann/Hamming/BlackmanWindow
+Status map_mel_weight_matrix(NodeContext& ctx);  // signal_ops.cpp
+Status map_causal_conv_with_state(NodeContext& ctx);  // stateful_ops.cpp
+Status map_tensor_scatter(NodeContext& ctx);  // stateful_ops.cpp
+Status map_linear_attention(NodeContext& ctx);  // stateful_ops.cpp
+
+// quantize.cpp
+Status map_quantize_linear(NodeContext& ctx);
+Status map_dequantize_linear(NodeContext& ctx);
+Status map_dynamic_quantize_linear(NodeContext& ctx);
+Status map_matmul_integer(NodeContext& ctx);
+Status map_conv_integer(NodeContext& ctx);
+Status map_qlinear_matmul(NodeContext& ctx);
+Status map_qlinear_conv(NodeContext& ctx);
+Status map_qlinear_binary(NodeContext& ctx);               // com.microsoft QLinearAdd, QLinearMul
+Status map_qlinear_global_average_pool(NodeContext& ctx);  // com.microsoft
+Status map_qlinear_concat(NodeContext& ctx);               // com.microsoft
 
 const OpEntry* find_op(const std::string& op_type) {
   static const std::map<std::string, OpEntry> kTable = {
@@ -65,7 +94,7 @@ const OpEntry* find_op(const std::string& op_type) {
       {"ReduceProd", {map_reduce_composed, 1}}, {"ReduceSumSquare", {map_reduce_composed, 1}},
       {"Mod", {map_mod, 2}}, {"Xor", {map_xor, 2}}, {"Round", {map_unary, 1}},
       {"Elu", {map_math_composed, 1}}, {"Selu", {map_math_composed, 1}}, {"Celu", {map_math_composed, 1}},
-      {"Softplus", {map_math_composed, 1}}, {"Softsign", {map_math_composed, 1}}, {"Mish", {map_math_composed, 1}},
+      {"Softplus", {map_math_composed, 1}}, {"Softsign", {map_math_composed, 1}}, {"Mish", {map_math_composed, 1}}, {"Swish", {map_math_composed, 1}},
       {"ThresholdedRelu", {map_math_composed, 1}}, {"Shrink", {map_math_composed, 1}},
       {"Gelu", {map_math_composed, 1}}, {"PRelu", {map_math_composed, 2}}, {"Sign", {map_math_composed, 1}},
       {"IsNaN", {map_math_composed, 1}}, {"IsInf", {map_math_composed, 1}}, {"Sinh", {map_math_composed, 1}},
@@ -73,7 +102,7 @@ const OpEntry* find_op(const std::string& op_type) {
       {"Atanh", {map_math_composed, 1}},
       // index_ops.cpp
       {"ArgMax", {map_argminmax, 1}}, {"ArgMin", {map_argminmax, 1}}, {"Hardmax", {map_hardmax, 1}},
-      {"TopK", {map_topk, 1}}, {"CumSum", {map_cumsum, 2}}, {"GatherElements", {map_gather_elements, 2}},
+      {"TopK", {map_topk, 1}}, {"CumSum", {map_cumsum, 2}}, {"CumProd", {map_cumsum, 2}}, {"GatherElements", {map_gather_elements, 2}},
       {"GatherND", {map_gather_nd, 2}}, {"Trilu", {map_trilu, 1}}, {"Tile", {map_tile, 2}},
       {"OneHot", {map_one_hot, 3}}, {"EyeLike", {map_eye_like, 1}},
       // einsum.cpp
@@ -89,9 +118,42 @@ const OpEntry* find_op(const std::string& op_type) {
       {"Attention", {map_attention, 3}}, {"RotaryEmbedding", {map_rotary_embedding, 3}},
       // loss.cpp
       {"SoftmaxCrossEntropyLoss", {map_loss, 2}}, {"NegativeLogLikelihoodLoss", {map_loss, 2}},
+      // rnn.cpp
+      {"RNN", {map_rnn, 3}}, {"GRU", {map_rnn, 3}}, {"LSTM", {map_rnn, 3}},
+      {"ReverseSequence", {map_reverse_sequence, 2}},
+      // sampling.cpp
+      {"GridSample", {map_grid_sample, 2}}, {"AffineGrid", {map_affine_grid, 2}},
+      {"RoiAlign", {map_roi_align, 3}}, {"Det", {map_det, 1}},
+      // image_ops.cpp
+      {"Col2Im", {map_col2im, 3}}, {"CenterCropPad", {map_center_crop_pad, 2}}, {"MaxUnpool", {map_max_unpool, 2}},
+      {"DeformConv", {map_deform_conv, 3}},
+      // signal_ops.cpp
+      {"DFT", {map_dft, 1}}, {"STFT", {map_stft, 2}}, {"HannWindow", {map_window, 1}},
+      {"HammingWindow", {map_window, 1}}, {"BlackmanWindow", {map_window, 1}}, {"MelWeightMatrix", {map_mel_weight_matrix, 5}},
+      // stateful_ops.cpp
+      {"CausalConvWithState", {map_causal_conv_with_state, 2}}, {"TensorScatter", {map_tensor_scatter, 2}},
+      {"LinearAttention", {map_linear_attention, 3}},
+      // quantize.cpp
+      {"QuantizeLinear", {map_quantize_linear, 2}}, {"DequantizeLinear", {map_dequantize_linear, 2}},
+      {"DynamicQuantizeLinear", {map_dynamic_quantize_linear, 1}}, {"MatMulInteger", {map_matmul_integer, 2}},
+      {"ConvInteger", {map_conv_integer, 2}}, {"QLinearMatMul", {map_qlinear_matmul, 8}},
+      {"QLinearConv", {map_qlinear_conv, 8}},
   };
   auto it = kTable.find(op_type);
   return it == kTable.end() ? nullptr : &it->second;
+}
+
+const OpEntry* find_op_in(const std::string& domain, const std::string& op_type) {
+  if (domain.empty() || domain == "ai.onnx") return find_op(op_type);
+  if (domain != "com.microsoft") return nullptr;
+  // ONNX Runtime's contrib ops that its quantizer emits in QOperator models.
+  static const std::map<std::string, OpEntry> kMicrosoft = {
+      {"QLinearAdd", {map_qlinear_binary, 2}}, {"QLinearMul", {map_qlinear_binary, 2}},
+      {"QLinearGlobalAveragePool", {map_qlinear_global_average_pool, 2}},
+      {"QLinearConcat", {map_qlinear_concat, 2}},
+  };
+  auto it = kMicrosoft.find(op_type);
+  return it == kMicrosoft.end() ? nullptr : &it->second;
 }
 
 }  // namespace kiln::frontend

@@ -20,6 +20,10 @@ struct OpEntry {
 
 // The entry for an op of the default ONNX domain, or null when kiln lacks one.
 const OpEntry* find_op(const std::string& op_type);
+// The entry for an op of `domain`: the default domain ("" or "ai.onnx") as
+// find_op, or the few com.microsoft ops kiln maps (QLinearAdd, QLinearMul,
+// QLinearGlobalAveragePool, QLinearConcat: quantize.cpp); null otherwise.
+const OpEntry* find_op_in(const std::string& domain, const std::string& op_type);
 
 // elementwise.cpp
 Status map_unary(NodeContext& ctx);        // Relu, Sigmoid, Tanh, Exp, Log, ... (same-name core op)
@@ -90,7 +94,7 @@ Status map_math_composed(NodeContext& ctx);    // Elu Selu Celu Softplus ... Sig
 Status map_argminmax(NodeContext& ctx);    // ArgMax, ArgMin
 Status map_hardmax(NodeContext& ctx);
 Status map_topk(NodeContext& ctx);
-Status map_cumsum(NodeContext& ctx);
+Status map_cumsum(NodeContext& ctx);  // CumSum, CumProd
 Status map_gather_elements(NodeContext& ctx);
 Status map_gather_nd(NodeContext& ctx);
 Status map_trilu(NodeContext& ctx);

@@ -162,18 +162,13 @@ Tensor eval_slice(const Tensor& data, const std::vector<int64_t>& starts, const 
 
 Tensor eval_cast(const Tensor& t, DType to) {
   Tensor result(ir::TensorType{to, t.type().shape});
+  bool exact_ints = !dtype_is_float(to) && !dtype_is_float(t.type().dtype);
   int64_t n = t.type().num_elements();
   for (int64_t i = 0; i < n; ++i) {
-    int64_t v = t.get_i64(i);
-    switch (to) {
-      case DType::kF32: result.mutable_data<float>()[i] = static_cast<float>(v); break;
-      case DType::kF64: result.mutable_data<double>()[i] = static_cast<double>(v); break;
-      case DType::kI64: result.mutable_data<int64_t>()[i] = v; break;
-      case DType::kI32: result.mutable_data<int32_t>()[i] = static_cast<int32_t>(v); break;
-      case DType::kI8: result.mutable_data<int8_t>()[i] = static_cast<int8_t>(v); break;
-      case DType::kU8: result.mutable_data<uint8_t>()[i] = static_cast<uint8_t>(v); break;
-      case DType::kBool: result.mutable_data<uint8_t>()[i] = v != 0; break;
-      case DType::kF16: KILN_UNREACHABLE("cast of shape values to float16");
+    if (exact_ints) {
+      result.set_i64(i, t.get_i64(i));
+    } else {
+      result.set_f64(i, t.get_f64(i));
     }
   }
   return result;

@@ -1,7 +1,9 @@
 // A small evaluator for integer shape arithmetic (Shape -> Gather -> Unsqueeze
 // -> Concat -> Reshape chains from PyTorch exports). Mappers call it when their
 // inputs are small integer constants, so Reshape targets are constants by the
-// time Reshape is mapped. Float math is left to the graph's constant folding.
+// time Reshape is mapped. These are fast paths: every other core op of constant
+// inputs (float math, Neg, Equal/Where, Mod ...) is evaluated through the JIT as
+// it is emitted (NodeContext::add), so any constant subgraph folds while reading.
 #pragma once
 
 #include <cstdint>
@@ -32,7 +34,8 @@ Expected<ir::Tensor> eval_gather(const ir::Tensor& data, const ir::Tensor& indic
 // Slice with per-axis starts and steps (all axes, normalized) and the output shape.
 ir::Tensor eval_slice(const ir::Tensor& data, const std::vector<int64_t>& starts, const std::vector<int64_t>& steps,
                       const ir::Shape& out_shape);
-// Converts an integer tensor to `to` (any kiln dtype).
+// Converts a tensor to `to` as ONNX Cast (saturate=0) does: integers to integers
+// exactly (wrapping), anything else through double (ir::Tensor::set_f64).
 ir::Tensor eval_cast(const ir::Tensor& t, DType to);
 
 }  // namespace kiln::frontend

@@ -4,6 +4,7 @@
 // arithmetic on constants is evaluated here (shape_eval.h).
 #include <algorithm>
 #include <numeric>
+#include <sstream>
 
 #include "frontend/onnx/op_table.h"
 #include "frontend/onnx/shape_eval.h"
@@ -240,17 +241,49 @@ Status map_shape(NodeContext& ctx) {
   return Status::ok();
 }
 
-Status map_identity(NodeContext& ctx) {
-  if (ctx.op_type() == "Dropout") {
-    if (ctx.output_used(1)) return ctx.unsupported("the mask output of Dropout");
-    // Inference is Identity; training mode (input 2 from opset 12) drops at random.
-    if (ctx.has_input(2)) {
-      const ir::Tensor* training = ctx.constant_input(2);
-      if (!training) return ctx.unsupported("a non-constant training_mode input");
-      if (training->type().num_elements() != 1 || training->get_i64(0) != 0)
-        return ctx.unsupported("training mode");
+namespace {
+
+// Dropout is Identity with an all-true mask (all ones of x's type before opset
+// 10) unless it runs in training mode (input 2 from opset 12) with a ratio
+// above 0, where it drops at random: that is not supported. With ratio 0 the
+// ONNX reference keeps every element in training mode as well.
+Status map_dropout(NodeContext& ctx) {
+  Value* x = ctx.input(0);
+  bool training = false;
+  if (ctx.has_input(2)) {
+    const ir::Tensor* t = ctx.constant_input(2);
+    if (!t) return ctx.unsupported("a non-constant training_mode input");
+    if (t->type().num_elements() != 1) return ctx.error("training_mode " + t->type().str() + " must be a scalar");
+    training = t->get_i64(0) != 0;
+  }
+  if (training) {
+    double ratio = 0.5;
+    if (ctx.has_input(1)) {
+      const ir::Tensor* r = ctx.constant_input(1);
+      if (!r) return ctx.unsupported("training mode with a non-constant ratio input");
+      if (r->type().num_elements() != 1) return ctx.error("ratio " + r->type().str() + " must be a scalar");
+      ratio = r->get_f64(0);
+    }
+    if (ratio != 0) {
+      std::ostringstream r;
+      r << ratio;
+      return ctx.unsupported("training mode with ratio " + r.str() + " (it drops elements at random)");
     }
   }
+  ctx.set_output(0, x);
+  if (ctx.output_used(1)) {
+    DType mask_type = ctx.opset() >= 10 ? DType::kBool : x->type.dtype;
+    KILN_ASSIGN_OR_RETURN(Value * mask, ctx.add(OpKind::kExpand, {ctx.scalar(mask_type, 1.0, "one")},
+                                                ir::Attrs().set("shape", x->type.shape), "mask"));
+    ctx.set_output(1, mask);
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Status map_identity(NodeContext& ctx) {
+  if (ctx.op_type() == "Dropout") return map_dropout(ctx);
   ctx.set_output(0, ctx.input(0));
   return Status::ok();
 }

@@ -49,8 +49,33 @@ std::optional<std::vector<uint8_t>> typed_bytes(const TensorProto& t, DType dtyp
     case DType::kBool:
       if (t.int32_data_size()) return pack<uint8_t>(t.int32_data());
       break;
-    case DType::kF16:  // IEEE half bits, one per int32
+    case DType::kI16:
+      if (t.int32_data_size()) return pack<int16_t>(t.int32_data());
+      break;
+    case DType::kU16:
+    case DType::kF16:   // IEEE half bits, one per int32
+    case DType::kBF16:  // bfloat16 bits, one per int32
       if (t.int32_data_size()) return pack<uint16_t>(t.int32_data());
+      break;
+    case DType::kU32:
+      if (t.uint64_data_size()) return pack<uint32_t>(t.uint64_data());
+      break;
+    case DType::kU64:
+      if (t.uint64_data_size()) return pack<uint64_t>(t.uint64_data());
+      break;
+    case DType::kF8E4M3FN:  // float8 bits, one per int32
+    case DType::kF8E4M3FNUZ:
+    case DType::kF8E5M2:
+    case DType::kF8E5M2FNUZ:
+    case DType::kF8E8M0:
+      if (t.int32_data_size()) return pack<uint8_t>(t.int32_data());
+      break;
+    case DType::kU4:  // packed: see unpack_sub_byte
+    case DType::kI4:
+    case DType::kF4E2M1:
+    case DType::kU2:
+    case DType::kI2:
+      if (t.int32_data_size()) return pack<uint8_t>(t.int32_data());
       break;
   }
   return std::nullopt;
@@ -135,6 +160,26 @@ std::optional<DType> dtype_from_onnx(int32_t elem_type) {
     case TensorProto::UINT8: return DType::kU8;
     case TensorProto::BOOL: return DType::kBool;
     case TensorProto::FLOAT16: return DType::kF16;
+    case TensorProto::INT16: return DType::kI16;
+    case TensorProto::UINT16: return DType::kU16;
+    case TensorProto::UINT32: return DType::kU32;
+    case TensorProto::UINT64: return DType::kU64;
+    case TensorProto::BFLOAT16: return DType::kBF16;
+    default: break;
+  }
+  // Types newer than the linked onnx headers: ONNX 1.22's TensorProto numbers,
+  // which kiln's DType values are.
+  switch (elem_type) {
+    case 17: return DType::kF8E4M3FN;
+    case 18: return DType::kF8E4M3FNUZ;
+    case 19: return DType::kF8E5M2;
+    case 20: return DType::kF8E5M2FNUZ;
+    case 21: return DType::kU4;
+    case 22: return DType::kI4;
+    case 23: return DType::kF4E2M1;
+    case 24: return DType::kF8E8M0;
+    case 25: return DType::kU2;
+    case 26: return DType::kI2;
     default: return std::nullopt;
   }
 }
@@ -161,7 +206,11 @@ Expected<ir::Tensor> tensor_from_proto(const TensorProto& t, const std::string& 
     count *= d;
     type.shape.push_back(d);
   }
-  const int64_t want = count * dtype_size(*dtype);
+  // The 4- and 2-bit types are packed in the file (low bits first, the last
+  // byte padded) and unpacked here to one element per byte (model_abi.h).
+  const int bits = dtype_bits(*dtype);
+  const bool packed = bits < 8 && *dtype != DType::kBool;
+  const int64_t want = packed ? (count * bits + 7) / 8 : count * dtype_size(*dtype);
   const std::string dims = "[" + ir::shape_str(type.shape) + "] " + dtype_name(*dtype);
 
   std::vector<uint8_t> bytes;
@@ -173,9 +222,17 @@ Expected<ir::Tensor> tensor_from_proto(const TensorProto& t, const std::string& 
     bytes = std::move(*typed);
   }
   if (static_cast<int64_t>(bytes.size()) != want) {
-    int64_t elems = static_cast<int64_t>(bytes.size()) / dtype_size(*dtype);
+    int64_t elems = packed ? static_cast<int64_t>(bytes.size()) * 8 / bits
+                           : static_cast<int64_t>(bytes.size()) / dtype_size(*dtype);
     return tensor_error(t, "holds " + std::to_string(bytes.size()) + " bytes (" + std::to_string(elems) +
                                " elements) but its dims " + dims + " need " + std::to_string(want) + " bytes");
+  }
+  if (packed) {
+    std::vector<uint8_t> unpacked(static_cast<size_t>(count));
+    const int per_byte = 8 / bits;
+    for (int64_t i = 0; i < count; ++i)
+      unpacked[i] = static_cast<uint8_t>((bytes[i / per_byte] >> (bits * (i % per_byte))) & ((1 << bits) - 1));
+    bytes = std::move(unpacked);
   }
   return ir::Tensor(type, std::move(bytes));
 }

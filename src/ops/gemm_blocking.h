@@ -1,0 +1,55 @@
+// Cache blocking of the level-3 GEMM-shaped kernels (ops/matmul_tiled.cpp,
+// ops/conv_1x1_rows.cpp): how an M x N x K product is cut into register
+// tiles, K blocks, M blocks, column chunks and parallel work items.
+#pragma once
+
+#include <cstdint>
+
+#include "kernel/ir.h"
+
+namespace kiln::ops {
+
+// Cache sizes the blocking assumes (documented constants: the x86-64 and
+// AArch64 cores kiln targets have at least 32 KiB of 8-way L1D with 64-byte
+// lines and 512 KiB of L2 per core), and the largest local buffer a kernel
+// keeps on the stack (codegen mallocs bigger ones, which costs page faults).
+inline constexpr int64_t kGemmL1Ways = 8;
+inline constexpr int64_t kGemmL1SetSpan = 4096;  // bytes between addresses that share an L1 set
+inline constexpr int64_t kGemmL2Bytes = 512 * 1024;
+inline constexpr int64_t kGemmStackBytes = 64 * 1024;
+
+struct GemmPlan {
+  int64_t mr = 1, nr = 1;  // register tile: at most mr rows x nr columns (one column panel)
+  // ceil(M / mr) row tiles whose heights differ by at most one: the first
+  // tile_r have tile_q + 1 rows, the others tile_q.
+  int64_t tiles = 1, tile_q = 1, tile_r = 0;
+  // M blocks (the A block, its rows x kc, stays in L2 while the item's
+  // panels pass over it): block b has tiles [b * tiles / mblocks, (b + 1) * tiles / mblocks).
+  int64_t mblocks = 1;
+  // Column panels of nr, grouped in chunks of panels_per_chunk (the last may have fewer).
+  int64_t panels = 1, panels_per_chunk = 1, chunks = 1;
+  // K blocks of kc (the last may be shorter). With kblocks > 1 a work item
+  // parks its partial sums between K blocks in a local buffer of
+  // block_rows() x panels_per_chunk x nr, and the epilogue runs after the last.
+  int64_t kc = 1, kblocks = 1;
+  // Within a work item: true, each row tile passes over all of the chunk's
+  // panels (its A rows stay in L1; C is written in long runs per row, which
+  // the prefetchers follow); false, each panel is passed by all row tiles
+  // (the B micro-panel stays in L1).
+  bool rows_outer = false;
+
+  // The most rows an M block has.
+  int64_t block_rows() const { return (tiles + mblocks - 1) / mblocks * (tile_q + (tile_r > 0 ? 1 : 0)); }
+  // Work items (M block x column chunk): the parallel loop's extent (per batch).
+  int64_t items() const { return mblocks * chunks; }
+  // The first tile of M block b (an index expression).
+  kir::Expr block_tile(const kir::Expr& b) const;
+};
+
+// The blocking of `batches` products of M x K by K x N with at most an
+// mr x nr register tile. `lda` is A's row stride in bytes: a multiple of
+// kGemmL1SetSpan puts all rows of a tile in one L1 set, so the tile gets at
+// most kGemmL1Ways - 1 rows (the last way for B).
+GemmPlan plan_gemm(int64_t m, int64_t n, int64_t k, int64_t mr, int64_t nr, int64_t batches, int64_t lda);
+
+}  // namespace kiln::ops

@@ -1,0 +1,121 @@
+// The level-3 GEMM microkernel and its blocking (see gemm_tiler.h).
+#include "ops/gemm_tiler.h"
+
+#include "ops/op_families.h"
+#include "ops/weight_layout.h"
+
+namespace kiln::ops {
+
+using kir::Expr;
+using kir::Stmt;
+
+namespace {
+
+Expr zero() { return Expr(int64_t{0}); }
+
+}  // namespace
+
+GemmTiler::GemmTiler(const GemmPlan& plan, int64_t n, int64_t k, DType dt, int lanes, GemmOperands ops)
+    : g_(plan), n_(n), k_(k), dt_(dt), lanes_(lanes), ops_(std::move(ops)) {}
+
+Stmt GemmTiler::item(const Expr& w) {
+  Expr mb = g_.chunks == 1 ? w : g_.mblocks == 1 ? zero() : w / Expr(g_.chunks);
+  Expr ch = g_.mblocks == 1 ? w : g_.chunks == 1 ? zero() : w % Expr(g_.chunks);
+  t0_ = g_.block_tile(mb);
+  t1_ = g_.mblocks == 1 ? Expr(g_.tiles) : g_.block_tile(mb + Expr(int64_t{1}));
+  row0_ = tile_row(t0_);
+  pl_ = kir::var("pl");
+  nb_ = g_.chunks == 1 ? pl_ : ch * Expr(g_.panels_per_chunk) + pl_;
+  Expr count = g_.chunks == 1 ? Expr(g_.panels)
+                              : kir::min(Expr(g_.panels_per_chunk), Expr(g_.panels) - ch * Expr(g_.panels_per_chunk));
+  if (g_.kblocks > 1) {
+    kb_ = kir::var("kb");
+    k0_ = kb_ * Expr(g_.kc);
+    c_part_ = kir::make_buffer("c_part", dt_);
+  }
+  auto panels = [&](const Stmt& body) { return kir::for_loop(pl_, zero(), count, kir::ForKind::kSerial, body); };
+  Stmt body = g_.rows_outer
+                  ? row_tiles([&](const Expr& m0, int64_t rows) { return panels(panel(m0, rows)); })
+                  : panels(row_tiles([&](const Expr& m0, int64_t rows) { return panel(m0, rows); }));
+  if (g_.kblocks == 1) return body;
+  body = kir::for_loop(kb_, zero(), Expr(g_.kblocks), kir::ForKind::kSerial, body);
+  return kir::allocate(c_part_, Expr(g_.block_rows() * g_.panels_per_chunk * g_.nr), body);
+}
+
+// The first row of row tile t: the first tile_r tiles have tile_q + 1 rows.
+Expr GemmTiler::tile_row(const Expr& t) const {
+  if (g_.tile_r == 0) return t * Expr(g_.tile_q);
+  return t * Expr(g_.tile_q) + kir::min(t, Expr(g_.tile_r));
+}
+
+// The tile at rows [m0, m0 + rows) of panel nb_; the last panel may be narrower.
+Stmt GemmTiler::panel(const Expr& m0, int64_t rows) {
+  int64_t tail = n_ - (g_.panels - 1) * g_.nr;
+  Stmt body = tile(m0, rows, 0, g_.nr);
+  if (tail == g_.nr) return body;
+  std::vector<Stmt> pieces;
+  for (auto [off, w] : vector_pieces(tail, lanes_)) pieces.push_back(tile(m0, rows, off, w));
+  Stmt last = kir::block(std::move(pieces));
+  return g_.panels == 1 ? last : kir::if_then_else(nb_ == Expr(g_.panels - 1), last, body);
+}
+
+// make(first row, rows) for the row tiles [t0_, t1_): a loop over the taller
+// tiles (t < tile_r), then one over the others.
+Stmt GemmTiler::row_tiles(const std::function<Stmt(const Expr& m0, int64_t rows)>& make) {
+  std::vector<Stmt> parts;
+  auto run = [&](const Expr& begin, const Expr& end, int64_t height, bool taller) {
+    Expr t = kir::var("mt");
+    Expr extent = g_.mblocks == 1 ? end - begin : kir::max(end - begin, zero());
+    if (const int64_t* e = kir::as_const_int(extent); e && *e <= 0) return;
+    Expr row = taller ? t * Expr(height) : t * Expr(height) + Expr(g_.tile_r);
+    parts.push_back(kir::for_loop(t, begin, extent, kir::ForKind::kSerial, make(row, height)));
+  };
+  if (g_.tile_r == 0) {
+    run(t0_, t1_, g_.tile_q, true);
+  } else if (g_.mblocks == 1) {
+    run(zero(), Expr(g_.tile_r), g_.tile_q + 1, true);
+    run(Expr(g_.tile_r), Expr(g_.tiles), g_.tile_q, false);
+  } else {
+    run(t0_, kir::min(t1_, Expr(g_.tile_r)), g_.tile_q + 1, true);
+    run(kir::max(t0_, Expr(g_.tile_r)), t1_, g_.tile_q, false);
+  }
+  return kir::block(std::move(parts));
+}
+
+// One tile: rows [m0, m0 + rows) x columns [off, off + width) of panel nb_,
+// accumulated over K (or over K block kb_, reloading and parking the sums).
+Stmt GemmTiler::tile(const Expr& m0, int64_t rows, int64_t off, int64_t width) {
+  bool blocked = g_.kblocks > 1;
+  Expr j = kir::var("j"), k = kir::var("k");
+  Expr lane = Expr(off) + j;  // column within the panel
+  Expr n = nb_ * Expr(g_.nr) + lane;
+  Expr kg = blocked ? k0_ + k : k;
+  kir::Buffer acc = kir::make_buffer("acc", dt_);
+  Expr bv = ops_.b(kg, n, nb_, lane);
+  std::vector<Stmt> zeros, reload, update, park, out;
+  for (int64_t i = 0; i < rows; ++i) {
+    Expr m = m0 + Expr(i);
+    zeros.push_back(kir::store(acc, Expr(i), kir::make_const(scalar_type(dt_), 0)));
+    update.push_back(kir::store(acc, Expr(i), kir::load(acc, Expr(i)) + ops_.a(m, kg) * bv));
+    out.push_back(ops_.write(m, n, kir::load(acc, Expr(i))));
+    if (blocked) {
+      Expr c = (pl_ * Expr(g_.block_rows()) + m - row0_) * Expr(g_.nr) + lane;
+      reload.push_back(kir::store(acc, Expr(i), kir::load(c_part_, c)));
+      park.push_back(kir::store(c_part_, c, kir::load(acc, Expr(i))));
+    }
+  }
+  Stmt init = kir::block(zeros), done = kir::block(out), red;
+  if (!blocked) {
+    red = kir::for_loop(k, zero(), Expr(k_), kir::ForKind::kSerial, kir::block(update));
+  } else {
+    // K block kb_ covers [kb * kc, min(K, (kb + 1) * kc)).
+    Expr len = k_ % g_.kc == 0 ? Expr(g_.kc) : kir::min(Expr(g_.kc), Expr(k_) - k0_);
+    red = kir::for_loop(k, zero(), len, kir::ForKind::kSerial, kir::block(update));
+    init = kir::if_then_else(kb_ == zero(), init, kir::block(reload));
+    done = kir::if_then_else(kb_ == Expr(g_.kblocks - 1), done, kir::block(park));
+  }
+  Stmt body = kir::allocate(acc, Expr(rows), kir::block({init, red, done}));
+  return kir::for_loop(j, zero(), Expr(width), kir::ForKind::kVectorized, body);
+}
+
+}  // namespace kiln::ops

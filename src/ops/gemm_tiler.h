@@ -1,0 +1,49 @@
+// The level-3 GEMM microkernel and its cache blocking, shared by the
+// GEMM-shaped lowerings (ops/matmul_tiled.cpp, ops/conv_1x1_rows.cpp): an
+// mr x nr register tile of vector accumulators (A elements broadcast, B rows
+// loaded as vectors along N), blocked as ops/gemm_blocking.h plans it.
+#pragma once
+
+#include <functional>
+
+#include "ops/gemm_blocking.h"
+#include "ops/op_info.h"
+
+namespace kiln::ops {
+
+// How the tiler reads and writes one product C[M, N] = A[M, K] x B[K, N].
+// Indices are i64 expressions; n (and so `lane`) varies along the vector.
+struct GemmOperands {
+  std::function<kir::Expr(const kir::Expr& m, const kir::Expr& k)> a;
+  // B[k, n] where n = panel * nr + lane (packed weights index by panel and lane).
+  std::function<kir::Expr(const kir::Expr& k, const kir::Expr& n, const kir::Expr& panel, const kir::Expr& lane)> b;
+  // Stores the finished C[m, n] (through the fused epilogue).
+  std::function<kir::Stmt(const kir::Expr& m, const kir::Expr& n, const kir::Expr& value)> write;
+};
+
+class GemmTiler {
+ public:
+  GemmTiler(const GemmPlan& plan, int64_t n, int64_t k, DType dt, int lanes, GemmOperands ops);
+
+  // The loops of work item w (0 <= w < plan.items()): M block w / chunks,
+  // column chunk w % chunks; panel by panel, the block's row tiles pass over
+  // the panel. With K blocks, partial sums are parked in a local buffer
+  // between blocks and written (through the epilogue) after the last.
+  kir::Stmt item(const kir::Expr& w);
+
+ private:
+  kir::Expr tile_row(const kir::Expr& t) const;
+  kir::Stmt panel(const kir::Expr& m0, int64_t rows);
+  kir::Stmt row_tiles(const std::function<kir::Stmt(const kir::Expr& m0, int64_t rows)>& make);
+  kir::Stmt tile(const kir::Expr& m0, int64_t rows, int64_t off, int64_t width);
+
+  GemmPlan g_;
+  int64_t n_, k_;
+  DType dt_;
+  int lanes_;
+  GemmOperands ops_;
+  kir::Expr nb_, pl_, kb_, k0_, t0_, t1_, row0_;
+  kir::Buffer c_part_;
+};
+
+}  // namespace kiln::ops

@@ -1,0 +1,140 @@
+// The elementwise ops of quantized models, with ONNX's rounding (half to even)
+// and saturation to the output type's range:
+//   QuantizeLinear(x, scale, zero_point): y = saturate(round(x / scale) + zero_point).
+//     x and scale are floats (the division runs in the wider of their types),
+//     zero_point is uint8/int8 and sets the output type. scale and zero_point
+//     broadcast against x: the frontend reshapes per-axis and blocked parameters.
+//   DequantizeLinear(x, scale, zero_point) {to}: y = (x - zero_point) * scale.
+//     x is uint8/int8/int32 with zero_point of its type; the difference is exact
+//     in int32, the product is float32 (float64 for a float64 scale) rounded to
+//     `to` (a float DType value).
+//   Requantize(acc, multiplier, zero_point) {min, max}: the epilogue of the integer
+//     Conv/MatMul: y = saturate(round(float32(acc) * multiplier) + zero_point), acc
+//     int32, multiplier float32, the output zero_point's type; the optional int
+//     attributes min/max narrow the range (a fused Relu or Clip, in output units).
+// NaN saturates to the type's minimum (the comparisons below are false for it).
+#include "ops/op_families.h"
+#include "ops/quant_types.h"
+
+namespace kiln::ops {
+
+using ir::OpKind;
+using kir::Expr;
+
+namespace {
+
+bool is_compute_float(DType t) { return t == DType::kF16 || t == DType::kF32 || t == DType::kF64; }
+
+// The wider of two of float16/32/64.
+DType wider_float(DType a, DType b) {
+  auto rank = [](DType t) { return t == DType::kF64 ? 2 : t == DType::kF32 ? 1 : 0; };
+  return rank(a) >= rank(b) ? a : b;
+}
+
+// Scale and zero point must broadcast to the input's shape without growing it.
+Status check_broadcast(const ir::Node& node, const ir::TensorType& x, int i, const char* what) {
+  const ir::TensorType& p = node.inputs[i]->type;
+  auto shape = broadcast_shapes(x.shape, p.shape);
+  if (!shape || *shape != x.shape)
+    return Status::invalid(std::string(ir::op_name(node.op)) + " " + what + " " + p.str() +
+                           " does not broadcast to the input " + x.str());
+  return Status::ok();
+}
+
+Status check_zero_point(const ir::Node& node, int i, const std::string& allowed) {
+  const ir::TensorType& z = node.inputs[i]->type;
+  if (!is_quantized_type(z.dtype))
+    return Status::invalid(std::string(ir::op_name(node.op)) + " zero point " + z.str() + " must be " + allowed);
+  return Status::ok();
+}
+
+// clamp(v, lo, hi) for a float v; NaN becomes lo.
+Expr saturate(Expr v, double lo, double hi) {
+  Expr l = kir::make_const(v.type(), lo), h = kir::make_const(v.type(), hi);
+  v = kir::select(v >= l, v, l);
+  return kir::select(v <= h, v, h);
+}
+
+Expr to_type(DType t, const Expr& e) { return e.type().elem == t ? e : kir::cast(kir::Type{t, 1}, e); }
+
+}  // namespace
+
+Status infer_quantize(const ir::Node& node, std::vector<ir::TensorType>* outputs) {
+  KILN_RETURN_IF_ERROR(check_num_inputs(node, 3, 3));
+  const ir::TensorType& x = node.inputs[0]->type;
+  const ir::TensorType& s = node.inputs[1]->type;
+  const ir::TensorType& z = node.inputs[2]->type;
+  std::string name = ir::op_name(node.op);
+  KILN_RETURN_IF_ERROR(check_broadcast(node, x, 1, "scale"));
+  KILN_RETURN_IF_ERROR(check_broadcast(node, x, 2, "zero point"));
+  ir::TensorType out = x;
+  switch (node.op) {
+    case OpKind::kQuantizeLinear:
+      if (!is_compute_float(x.dtype)) return Status::invalid(name + " needs a float input, got " + x.str());
+      if (!is_compute_float(s.dtype)) return Status::invalid(name + " scale " + s.str() + " must be a float tensor");
+      KILN_RETURN_IF_ERROR(check_zero_point(node, 2, "uint8 or int8"));
+      out.dtype = z.dtype;
+      break;
+    case OpKind::kDequantizeLinear: {
+      if (!is_quantized_type(x.dtype) && x.dtype != DType::kI32)
+        return Status::invalid(name + " needs a uint8, int8 or int32 input, got " + x.str());
+      if (z.dtype != x.dtype)
+        return Status::invalid(name + " zero point " + z.str() + " must have the input's type " + dtype_name(x.dtype));
+      if (!is_compute_float(s.dtype)) return Status::invalid(name + " scale " + s.str() + " must be a float tensor");
+      if (!node.attrs.has("to")) return Status::invalid(name + " needs the attribute 'to'");
+      int64_t to = node.attrs.get_int("to");
+      DType t = static_cast<DType>(to);
+      if (to < 0 || to > 255 || !is_compute_float(t))
+        return Status::invalid(name + " output type " + std::to_string(to) + " is not float16, float32 or float64");
+      out.dtype = t;
+      break;
+    }
+    case OpKind::kRequantize: {
+      if (x.dtype != DType::kI32) return Status::invalid(name + " needs an int32 accumulator, got " + x.str());
+      if (s.dtype != DType::kF32) return Status::invalid(name + " multiplier " + s.str() + " must be float32");
+      KILN_RETURN_IF_ERROR(check_zero_point(node, 2, "uint8 or int8"));
+      int64_t lo = node.attrs.get_int("min", quantized_min(z.dtype));
+      int64_t hi = node.attrs.get_int("max", quantized_max(z.dtype));
+      if (lo > hi || lo < quantized_min(z.dtype) || hi > quantized_max(z.dtype))
+        return Status::invalid(name + " clamp [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                               "] is empty or outside the range of " + dtype_name(z.dtype));
+      out.dtype = z.dtype;
+      break;
+    }
+    default: KILN_UNREACHABLE("infer_quantize: " << name);
+  }
+  outputs->assign(1, out);
+  return Status::ok();
+}
+
+Expr element_quantize(const ir::Node& node, const std::vector<Expr>& out_idx, const ReadFn& read) {
+  auto in = [&](int i) { return read(i, broadcast_index(out_idx, node.inputs[i]->type.shape)); };
+  Expr x = in(0), s = in(1), z = in(2);
+  DType out = node.outputs[0]->type.dtype;
+  switch (node.op) {
+    case OpKind::kQuantizeLinear: {
+      DType ct = wider_float(x.type().elem, s.type().elem);
+      Expr r = kir::call(kir::Intrinsic::kRoundEven, {to_type(ct, x) / to_type(ct, s)});
+      // Integers below 2^24 are exact in float32; beyond that the sum saturates anyway.
+      DType st = ct == DType::kF64 ? DType::kF64 : DType::kF32;
+      Expr q = to_type(st, r) + to_type(st, z);
+      return to_type(out, saturate(q, quantized_min(out), quantized_max(out)));
+    }
+    case OpKind::kDequantizeLinear: {
+      DType ct = s.type().elem == DType::kF64 ? DType::kF64 : DType::kF32;
+      Expr d = to_type(DType::kI32, x) - to_type(DType::kI32, z);
+      return to_type(out, to_type(ct, d) * to_type(ct, s));
+    }
+    case OpKind::kRequantize: {
+      Expr r = kir::call(kir::Intrinsic::kRoundEven, {to_type(DType::kF32, x) * s});
+      Expr q = r + to_type(DType::kF32, z);
+      const ir::Attrs& a = node.attrs;
+      return to_type(out, saturate(q, static_cast<double>(a.get_int("min", quantized_min(out))),
+                                   static_cast<double>(a.get_int("max", quantized_max(out)))));
+    }
+    default: break;
+  }
+  KILN_UNREACHABLE("element_quantize: " << ir::op_name(node.op));
+}
+
+}  // namespace kiln::ops

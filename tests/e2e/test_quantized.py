@@ -1,0 +1,234 @@
+"""Quantized models (QDQ and QOperator) compiled by kiln, against ONNX Runtime.
+
+The models are models/generate.py's QUANTIZED set: ONNX Runtime's quantizer
+applied to the model set (weights per-channel int8, activations per-tensor uint8
+calibrated on seeded inputs) and one QOperator model. The oracle is ONNX Runtime
+running the same model with graph optimizations disabled, i.e. the float
+semantics DequantizeLinear -> float op -> QuantizeLinear. kiln computes the
+quantized convolutions and matmuls in integers (int32 accumulation) and
+requantizes with ONNX's rounding, so an output may differ from the oracle by a
+quantization step where a value lies near a rounding boundary:
+
+- shallow nets: >= 99 % of output elements within one step and none beyond two;
+- deep nets (ResNet-18, MobileNetV2 topologies): a flip in one layer moves the
+  next layer's inputs by a step and such flips cascade through the depth, so the
+  bound is looser (DEEP_WITHIN_ONE / DEEP_MAX_STEPS below); the classifiers
+  must agree on the top-1 class for >= 99 % of the seeded inputs.
+
+Also: model.json and `kiln inspect` give every layer's precision and why, and
+malformed quantization parameters are errors (exit 2) that name the node.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+import generate
+import harness
+from harness import check_compiled, compile_model
+
+SHALLOW = ["mlp_qdq", "small_cnn_qdq", "qop_cnn_qoperator"]
+DEEP = ["resnet18_like_qdq", "mobilenetv2_like_qdq"]
+SEEDS = range(2000, 2032)
+DEEP_WITHIN_ONE = 0.98
+DEEP_MAX_STEPS = 4
+
+
+@pytest.fixture(scope="session")
+def quantized_paths(tmp_path_factory) -> dict:
+    d = tmp_path_factory.mktemp("quantized")
+    args = [str(d)]
+    for name in generate.QUANTIZED:
+        args += ["--only", name]
+    generate.main(args)
+    return {name: d / f"{name}.onnx" for name in generate.QUANTIZED}
+
+
+@pytest.fixture(scope="session")
+def compiled_quantized(tmp_path_factory, quantized_paths, kiln_bin):
+    cache: dict = {}
+    root = tmp_path_factory.mktemp("compiled_quantized")
+
+    def get(name: str, level: int = 3, target: str | None = None):
+        key = (name, level, target)
+        if key not in cache:
+            out = root / f"{name}-L{level}-{'aarch64' if target else 'host'}"
+            cache[key] = (compile_model(quantized_paths[name], out, target=target, level=level), out)
+        proc, out = cache[key]
+        check_compiled(proc, out)
+        return out
+
+    return get
+
+
+def ort_float_semantics(path):
+    """ONNX Runtime without graph optimizations: no QDQ fusion, float DQ -> op -> Q."""
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    so.intra_op_num_threads = 1
+    return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+
+
+def output_steps(model: onnx.ModelProto) -> dict:
+    """{graph output: its quantization step}: the scale of the DequantizeLinear that makes it."""
+    inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    outs = {o.name for o in model.graph.output}
+    return {n.output[0]: float(inits[n.input[1]]) for n in model.graph.node
+            if n.op_type == "DequantizeLinear" and n.output[0] in outs}
+
+
+def compare(kiln, path, out_dir, seeds=SEEDS):
+    """(fraction of elements within one step, max steps, top-1 agreement) over the seeds."""
+    model = onnx.load(str(path))
+    steps = output_steps(model)
+    assert steps, "the quantized model's outputs should come from DequantizeLinear"
+    sess = ort_float_semantics(path)
+    m = kiln.load(str(out_dir))
+    within, total, worst, agree = 0, 0, 0.0, 0
+    for seed in seeds:
+        x = generate.make_inputs(model, seed)
+        ref = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, x)))
+        got = m.run(x)
+        for name, step in steps.items():
+            assert got[name].shape == ref[name].shape and got[name].dtype == ref[name].dtype, name
+            d = np.abs(got[name].astype(np.float64) - ref[name].astype(np.float64)) / step
+            within += int(np.count_nonzero(d <= 1.0 + 1e-3))
+            total += d.size
+            worst = max(worst, float(d.max()))
+        first = next(iter(steps))
+        agree += int(np.argmax(got[first].reshape(-1)) == np.argmax(ref[first].reshape(-1)))
+    return within / total, worst, agree / len(seeds)
+
+
+@pytest.mark.parametrize("level", [1, 2, 3])
+@pytest.mark.parametrize("name", SHALLOW)
+def test_shallow_nets_within_one_step(kiln, compiled_quantized, quantized_paths, name, level):
+    frac, worst, top1 = compare(kiln, quantized_paths[name], compiled_quantized(name, level))
+    print(f"{name} L{level}: {frac:.4%} within one step, max {worst:.2f} steps, top-1 {top1:.0%}")
+    assert frac >= 0.99, f"{name}: only {frac:.2%} of outputs within one quantization step"
+    assert worst <= 2 + 1e-3, f"{name}: an output is {worst:.2f} quantization steps off"
+
+
+@pytest.mark.parametrize("name", DEEP)
+def test_deep_classifiers_agree_on_top1(kiln, compiled_quantized, quantized_paths, name):
+    frac, worst, top1 = compare(kiln, quantized_paths[name], compiled_quantized(name))
+    print(f"{name}: {frac:.4%} within one step, max {worst:.2f} steps, top-1 {top1:.0%}")
+    assert top1 >= 0.99, f"{name}: top-1 agrees on only {top1:.0%} of the inputs"
+    assert frac >= DEEP_WITHIN_ONE, f"{name}: only {frac:.2%} of outputs within one step"
+    assert worst <= DEEP_MAX_STEPS + 1e-3, f"{name}: an output is {worst:.2f} steps off"
+
+
+@pytest.mark.parametrize("name", [*SHALLOW, *DEEP])
+def test_layers_report_precision(compiled_quantized, name):
+    out = compiled_quantized(name)
+    meta = json.loads((out / "model.json").read_text())
+    layers = meta["layers"]
+    assert all(layer["precision"] in ("int8", "fp32") and layer["precision_reason"] for layer in layers), layers
+    integer = [layer for layer in layers if layer["ops"][0] in ("ConvInteger", "MatMulInteger")]
+    assert integer and all(layer["precision"] == "int8" for layer in integer)
+    # ONNX Runtime's quantizer leaves no Conv/MatMul in float on these models.
+    assert not [layer for layer in layers if layer["ops"][0] in ("Conv", "MatMul")], layers
+    text = harness.run_cli(["inspect", out]).stdout
+    assert "precision" in text and "int8" in text
+    assert integer[0]["kernel"] in text and integer[0]["precision_reason"] in text, text
+
+
+def test_qoperator_model_uses_the_contrib_ops(quantized_paths):
+    m = onnx.load(str(quantized_paths["qop_cnn_qoperator"]))
+    ops = {(n.domain or "ai.onnx", n.op_type) for n in m.graph.node}
+    for op in ("QLinearAdd", "QLinearMul", "QLinearConcat", "QLinearGlobalAveragePool"):
+        assert ("com.microsoft", op) in ops, ops
+    assert ("ai.onnx", "QLinearConv") in ops and ("ai.onnx", "QLinearMatMul") in ops
+
+
+def test_float_layers_of_a_mixed_model_say_why(compiled_quantized):
+    meta = json.loads((compiled_quantized("mlp_qdq") / "model.json").read_text())
+    softmax = [layer for layer in meta["layers"] if layer["ops"][0] == "Softmax"]
+    assert softmax and softmax[0]["precision"] == "fp32"
+    assert "no int8 kernel for Softmax" in softmax[0]["precision_reason"]
+
+
+@pytest.mark.parametrize("name", ["small_cnn_qdq", "qop_cnn_qoperator"])
+def test_aarch64_matches(compiled_quantized, quantized_paths, name, tmp_path):
+    """Cross-compiled for AArch64 (NEON) and run under qemu: the same integers as on the host."""
+    exe = harness.aarch64_build_dir() / "bin" / "kiln-run"
+    assert exe.is_file(), f"{exe} not found: build it with scripts/build_aarch64_runtime.sh"
+    assert shutil.which("qemu-aarch64"), "qemu-aarch64 not found (scripts/setup.sh installs it)"
+    host = compiled_quantized(name, 2)
+    arm = compiled_quantized(name, 2, harness.AARCH64_TARGET)
+    model = onnx.load(str(quantized_paths[name]))
+    inputs = generate.make_inputs(model, SEEDS[0])
+    proc, got = harness.run_npy(arm, inputs, tmp_path / "arm", exe=exe, prefix=harness.qemu_prefix())
+    assert proc.returncode == 0, f"kiln-run under qemu failed:\n{proc.stderr}{proc.stdout}"
+    proc, want = harness.run_npy(host, inputs, tmp_path / "host", exe=harness.kiln_run_bin())
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(got) == sorted(want)
+    for k in want:
+        np.testing.assert_array_equal(got[k], want[k])
+
+
+def test_dynamic_quantization(kiln, tmp_path):
+    """ONNX Runtime's quantize_dynamic: DynamicQuantizeLinear -> MatMulInteger -> Cast -> Mul.
+
+    The integer parts are exact and the rest is the same float arithmetic, so the
+    outputs meet the fp32 bar."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    onnx.save(generate.build("mlp"), tmp_path / "mlp.onnx")
+    quantize_dynamic(tmp_path / "mlp.onnx", tmp_path / "mlp_dynamic.onnx", weight_type=QuantType.QInt8)
+    path = tmp_path / "mlp_dynamic.onnx"
+    ops = {n.op_type for n in onnx.load(str(path)).graph.node}
+    assert {"DynamicQuantizeLinear", "MatMulInteger"} <= ops, ops
+    check_compiled(compile_model(path, tmp_path / "out"), tmp_path / "out")
+    m = kiln.load(str(tmp_path / "out"))
+    sess = ort_float_semantics(path)
+    for seed in SEEDS[:8]:
+        x = generate.make_inputs(onnx.load(str(path)), seed)
+        harness.assert_all_close(m.run(x), dict(zip([o.name for o in sess.get_outputs()], sess.run(None, x))))
+
+
+# --- errors ---------------------------------------------------------------------------
+
+def _qdq_model(tmp_path, w_scale=(0.1, 0.2), axis=0, x_zp=np.uint8(128)):
+    """x -> Q -> DQ -> Conv(DQ(w)) -> out: a malformed variant per argument."""
+    x_zp = np.asarray(x_zp)
+    inits = [
+        numpy_helper.from_array(np.array(0.05, np.float32), "x_scale"),
+        numpy_helper.from_array(x_zp, "x_zp"),
+        numpy_helper.from_array(np.ones((2, 3, 1, 1), np.int8), "w"),
+        numpy_helper.from_array(np.array(w_scale, np.float32), "w_scale"),
+    ]
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "x_scale", "x_zp"], ["xq"], name="q_x"),
+        helper.make_node("DequantizeLinear", ["xq", "x_scale", "x_zp"], ["xf"], name="dq_x"),
+        helper.make_node("DequantizeLinear", ["w", "w_scale"], ["wf"], name="dq_w", axis=axis),
+        helper.make_node("Conv", ["xf", "wf"], ["y"], name="conv"),
+    ]
+    g = helper.make_graph(nodes, "bad_qdq", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4, 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], initializer=inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    path = tmp_path / "bad.onnx"
+    onnx.save(m, path)
+    return path
+
+
+@pytest.mark.parametrize("variant,expected", [
+    ({"w_scale": (0.1, 0.0)}, ["DequantizeLinear 'dq_w'", "'w_scale' element 1 is 0"]),
+    ({"axis": 1}, ["DequantizeLinear 'dq_w'", "has 2 values but axis 1", "does not match"]),
+    ({"x_zp": np.float32(1.0)}, ["QuantizeLinear 'q_x'", "zero point"]),
+])
+def test_malformed_quantization_is_an_error_naming_the_node(kiln_bin, tmp_path, variant, expected):
+    proc = compile_model(_qdq_model(tmp_path, **variant), tmp_path / "out")
+    assert proc.returncode == 2, proc.stderr
+    for text in expected:
+        assert text in proc.stderr, proc.stderr
+    assert not (tmp_path / "out" / "model.so").exists()

@@ -1,0 +1,282 @@
+// The NHWC kernels of layout="NHWC" nodes (--layout NHWC): Conv (tiled, flat
+// 1x1 GEMM chunks, whole-image tiles, groups, depthwise), MaxPool/AveragePool
+// and ConvTranspose, at the AVX2, AVX-512 and NEON tile shapes, with
+// pre-packed and plain weights, against naive NCHW references whose inputs
+// and outputs are transposed to NHWC.
+#include "lower_harness.h"
+#include "ops/layout.h"
+#include "ops/weight_layout.h"
+
+namespace kiln::ops::testing {
+namespace {
+
+using ir::Attrs;
+using ir::OpKind;
+using Ints = std::vector<int64_t>;
+
+// NCHW values of `shape` reordered as NHWC.
+std::vector<double> nchw_to_nhwc(const std::vector<double>& v, const ir::Shape& s) {
+  std::vector<double> out(v.size());
+  int64_t n = s[0], c = s[1], h = s[2], w = s[3];
+  for (int64_t in = 0; in < n; ++in)
+    for (int64_t ic = 0; ic < c; ++ic)
+      for (int64_t y = 0; y < h; ++y)
+        for (int64_t x = 0; x < w; ++x) out[((in * h + y) * w + x) * c + ic] = v[((in * c + ic) * h + y) * w + x];
+  return out;
+}
+
+HostTensor to_nhwc(const HostTensor& t) {
+  const ir::Shape& s = t.type.shape;
+  return HostTensor::of(t.type.dtype, {s[0], s[2], s[3], s[1]}, nchw_to_nhwc(t.values(), s));
+}
+
+HostTensor from_tensor(const ir::Tensor& t) {
+  HostTensor h{t.type(), std::vector<uint8_t>(t.bytes(), t.bytes() + t.num_bytes())};
+  h.bytes.resize(h.bytes.size() + 64);
+  return h;
+}
+
+ir::Tensor to_tensor(const HostTensor& h) {
+  return ir::Tensor(h.type, std::vector<uint8_t>(h.bytes.begin(), h.bytes.begin() + h.type.num_bytes()));
+}
+
+Attrs nhwc(Attrs a) { return a.set(kLayoutAttr, std::string(kChannelsLast)); }
+
+struct ConvCase {
+  int64_t n, c, h, w, m, kh, kw, group;
+  Ints strides, pads, dilations;
+  bool bias;
+};
+
+// NCHW reference: returns the output values and writes its NCHW shape.
+std::vector<double> conv_ref(const ConvCase& p, const HostTensor& x, const HostTensor& wt, const HostTensor* b,
+                             ir::Shape* shape) {
+  int64_t oh = (p.h + p.pads[0] + p.pads[2] - p.dilations[0] * (p.kh - 1) - 1) / p.strides[0] + 1;
+  int64_t ow = (p.w + p.pads[1] + p.pads[3] - p.dilations[1] * (p.kw - 1) - 1) / p.strides[1] + 1;
+  *shape = {p.n, p.m, oh, ow};
+  std::vector<double> y(p.n * p.m * oh * ow);
+  int64_t cg = p.c / p.group, mg = p.m / p.group;
+  for (int64_t n = 0; n < p.n; ++n)
+    for (int64_t oc = 0; oc < p.m; ++oc)
+      for (int64_t r = 0; r < oh; ++r)
+        for (int64_t c = 0; c < ow; ++c) {
+          double acc = b ? b->get(oc) : 0;
+          for (int64_t ic = 0; ic < cg; ++ic)
+            for (int64_t kh = 0; kh < p.kh; ++kh)
+              for (int64_t kw = 0; kw < p.kw; ++kw) {
+                int64_t ih = r * p.strides[0] - p.pads[0] + kh * p.dilations[0];
+                int64_t iw = c * p.strides[1] - p.pads[1] + kw * p.dilations[1];
+                if (ih < 0 || ih >= p.h || iw < 0 || iw >= p.w) continue;
+                acc += x.get(((n * p.c + oc / mg * cg + ic) * p.h + ih) * p.w + iw) *
+                       wt.get(((oc * cg + ic) * p.kh + kh) * p.kw + kw);
+              }
+          y[((n * p.m + oc) * oh + r) * ow + c] = acc;
+        }
+  return y;
+}
+
+class LowerNhwcTest : public OneNodeTest {
+ protected:
+  // Each case with plain weights (read as gathers) at the AVX2 shape, and with
+  // weights packed as pack_weights packs them for every level-3 tile shape.
+  void check_conv(const ConvCase& c, uint32_t seed) {
+    HostTensor x = HostTensor::random(DType::kF32, {c.n, c.c, c.h, c.w}, seed);
+    HostTensor w = HostTensor::random(DType::kF32, {c.m, c.c / c.group, c.kh, c.kw}, seed + 1);
+    HostTensor b = HostTensor::random(DType::kF32, {c.m}, seed + 2);
+    ir::Shape out;
+    std::vector<double> want = conv_ref(c, x, w, c.bias ? &b : nullptr, &out);
+    want = nchw_to_nhwc(want, out);
+    Attrs attrs =
+        nhwc(Attrs().set("strides", c.strides).set("pads", c.pads).set("dilations", c.dilations).set("group", c.group));
+    std::vector<HostTensor> ins = {to_nhwc(x), w};
+    if (c.bias) ins.push_back(b);
+    const ir::Node& plain = node(OpKind::kConv, ins, attrs);
+    SCOPED_TRACE("NHWC conv " + ins[0].type.str() + " * " + w.type.str() + " group " + std::to_string(c.group) +
+                 " -> " + plain.outputs[0]->type.str());
+    EXPECT_EQ(plain.outputs[0]->type.shape, (ir::Shape{out[0], out[2], out[3], out[1]}));
+    check_node_with(plain, ins, want, 1e-5, {level3_option_sets()[0]});
+    bool depthwise = c.c / c.group == 1 && c.m == c.group;
+    for (const KernelOptions& opts : level3_option_sets()) {
+      int64_t block = depthwise ? opts.f32_lanes : register_tile(opts).nr;
+      std::vector<HostTensor> pins = ins;
+      pins[1] = from_tensor(pack_conv_weight(to_tensor(w), depthwise ? 1 : c.group, block));
+      Attrs pattrs = attrs;
+      set_packed_weight(pattrs, depthwise ? depthwise_layout_name(block) : conv_layout_name(block), w.type.shape);
+      const ir::Node& packed = node(OpKind::kConv, pins, pattrs);
+      check_node_with(packed, pins, want, 1e-5, {opts});
+    }
+  }
+};
+
+TEST_F(LowerNhwcTest, Conv) {
+  std::vector<ConvCase> cases = {
+      {1, 3, 9, 11, 20, 3, 3, 1, {1, 1}, {1, 1, 1, 1}, {1, 1}, true},     // stem-like: few channels, channel tail
+      {2, 5, 4, 37, 17, 3, 3, 1, {1, 1}, {1, 1, 1, 1}, {1, 1}, false},    // batch, wide rows (interior loops)
+      {2, 4, 9, 21, 6, 3, 3, 1, {2, 2}, {1, 0, 2, 1}, {1, 1}, true},      // strides, asymmetric pads
+      {1, 2, 12, 20, 8, 3, 2, 1, {1, 1}, {2, 2, 2, 2}, {2, 3}, true},     // dilations
+      {1, 6, 8, 19, 16, 3, 3, 2, {1, 2}, {1, 1, 1, 1}, {1, 1}, true},     // groups (8 channels each)
+      {1, 4, 7, 7, 8, 3, 3, 4, {1, 1}, {1, 1, 1, 1}, {1, 1}, true},       // channel multiplier 2
+      {1, 6, 6, 7, 9, 1, 1, 3, {1, 1}, {0, 0, 0, 0}, {1, 1}, true},       // grouped 1x1 (flat, 3 channels each)
+      {1, 5, 7, 17, 23, 1, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, true},     // flat 1x1: chunks + tail, channel tails
+      {2, 9, 15, 7, 40, 1, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, false},    // flat 1x1: full chunks + tail, batch
+      {1, 7, 1, 200, 5, 1, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, true},     // flat 1x1 on a single row
+      {1, 7, 130, 1, 5, 1, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, true},     // flat 1x1 on a single column
+      {2, 9, 9, 9, 33, 1, 1, 1, {2, 2}, {0, 0, 0, 0}, {1, 1}, false},     // strided 1x1
+      {1, 3, 15, 15, 12, 7, 7, 1, {2, 2}, {3, 3, 3, 3}, {1, 1}, true},    // 7x7 stem
+      {1, 4, 3, 2, 5, 3, 3, 1, {1, 1}, {1, 1, 1, 1}, {1, 1}, true},       // tiny image (whole-image tiles)
+      {1, 6, 5, 4, 20, 3, 3, 1, {1, 1}, {1, 1, 1, 1}, {1, 1}, true},      // rows shorter than a tile
+      {2, 5, 9, 7, 9, 3, 3, 1, {2, 2}, {0, 1, 2, 0}, {1, 1}, false},      // short rows, strided, odd pads
+      {1, 3, 6, 5, 8, 3, 3, 1, {1, 1}, {2, 2, 2, 2}, {2, 2}, true},       // short rows, dilated
+      {1, 8, 10, 26, 8, 3, 3, 8, {1, 1}, {1, 1, 1, 1}, {1, 1}, true},     // depthwise
+      {2, 21, 7, 45, 21, 3, 3, 21, {2, 2}, {1, 1, 1, 1}, {1, 1}, false},  // depthwise, strided, channel tail pieces
+      {1, 3, 11, 40, 3, 5, 3, 3, {1, 3}, {2, 0, 1, 2}, {1, 2}, true},     // depthwise 5x3, stride 3, dilated, odd pads
+      {1, 40, 4, 3, 40, 3, 3, 40, {1, 1}, {1, 1, 1, 1}, {1, 1}, true},    // depthwise, image smaller than a tile
+  };
+  uint32_t seed = 900;
+  for (const ConvCase& c : cases) {
+    check_conv(c, seed);
+    seed += 3;
+  }
+}
+
+TEST_F(LowerNhwcTest, ConvShapesAndSchedule) {
+  HostTensor x = HostTensor::random(DType::kF32, {1, 16, 16, 32}, 1);  // NHWC: 16x16 image, 32 channels
+  HostTensor w = HostTensor::random(DType::kF32, {24, 32, 3, 3}, 2);
+  const ir::Node& n = node(OpKind::kConv, {x, w}, nhwc(Attrs().set("pads", Ints{1, 1, 1, 1}).set("strides", Ints{2, 2})));
+  EXPECT_EQ(n.outputs[0]->type.shape, (ir::Shape{1, 8, 8, 24}));
+  kir::Func f = lower_node(n, level3_option_sets()[0]);
+  EXPECT_EQ(count_loops(f.body, kir::ForKind::kParallel), 1) << kir::to_string(f);
+  std::string text = kir::to_string(kir::vectorize_loops(f));
+  EXPECT_NE(text.find("acc.v"), std::string::npos) << text;
+  // A channel mismatch names both tensors.
+  std::vector<ir::Value*> in = {g_.add_input("bad_x", x.type), g_.add_input("bad_w", {DType::kF32, {24, 16, 3, 3}})};
+  auto bad = g_.add_node(OpKind::kConv, "bad", in, nhwc(Attrs()));
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.status().message().find("has 32 channels"), std::string::npos) << bad.status().message();
+}
+
+struct PoolCase {
+  OpKind op;
+  ir::Shape x;  // NCHW
+  Ints kernel, strides, pads, dilations;
+  bool ceil_mode, count_include_pad;
+};
+
+std::vector<double> pool_ref(const PoolCase& p, const HostTensor& x, const ir::Shape& out) {
+  const ir::Shape& s = p.x;
+  std::vector<double> y;
+  for (int64_t n = 0; n < out[0]; ++n)
+    for (int64_t c = 0; c < out[1]; ++c)
+      for (int64_t r = 0; r < out[2]; ++r)
+        for (int64_t q = 0; q < out[3]; ++q) {
+          bool max = p.op == OpKind::kMaxPool;
+          double acc = max ? -1e300 : 0;
+          int64_t count = 0;
+          for (int64_t kh = 0; kh < p.kernel[0]; ++kh)
+            for (int64_t kw = 0; kw < p.kernel[1]; ++kw) {
+              int64_t ih = r * p.strides[0] - p.pads[0] + kh * p.dilations[0];
+              int64_t iw = q * p.strides[1] - p.pads[1] + kw * p.dilations[1];
+              bool inside = ih >= 0 && ih < s[2] && iw >= 0 && iw < s[3];
+              bool counted = ih < s[2] + p.pads[2] && iw < s[3] + p.pads[3];
+              if (p.count_include_pad ? counted : inside) ++count;
+              if (!inside) continue;
+              double v = x.get(((n * s[1] + c) * s[2] + ih) * s[3] + iw);
+              acc = max ? std::max(acc, v) : acc + v;
+            }
+          y.push_back(max ? acc : count ? acc / count : 0);
+        }
+  return y;
+}
+
+TEST_F(LowerNhwcTest, Pools) {
+  std::vector<PoolCase> cases = {
+      {OpKind::kMaxPool, {1, 19, 9, 9}, {3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, false, false},   // ResNet stem pool
+      {OpKind::kMaxPool, {2, 8, 8, 7}, {2, 2}, {2, 2}, {0, 0, 0, 0}, {1, 1}, true, false},     // ceil_mode
+      {OpKind::kMaxPool, {1, 5, 9, 8}, {2, 3}, {1, 2}, {1, 0, 0, 2}, {2, 2}, false, false},    // dilations
+      {OpKind::kAveragePool, {1, 17, 8, 8}, {3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, false, false},
+      {OpKind::kAveragePool, {1, 12, 7, 9}, {3, 2}, {2, 2}, {1, 0, 1, 1}, {1, 1}, true, true},  // padded count, ceil
+      {OpKind::kAveragePool, {2, 3, 6, 6}, {2, 2}, {2, 2}, {0, 0, 0, 0}, {1, 1}, false, true},
+  };
+  uint32_t seed = 40;
+  for (const PoolCase& c : cases) {
+    HostTensor x = HostTensor::random(DType::kF32, c.x, seed++);
+    Attrs a = nhwc(Attrs().set("kernel", c.kernel).set("strides", c.strides).set("pads", c.pads)
+                       .set("dilations", c.dilations).set("ceil_mode", int64_t{c.ceil_mode})
+                       .set("count_include_pad", int64_t{c.count_include_pad}));
+    HostTensor xt = to_nhwc(x);
+    const ir::Node& n = node(c.op, {xt}, a);
+    const ir::Shape& o = n.outputs[0]->type.shape;  // NHWC
+    ir::Shape out = {o[0], o[3], o[1], o[2]};
+    SCOPED_TRACE(std::string(ir::op_name(c.op)) + " " + xt.type.str() + " -> " + n.outputs[0]->type.str());
+    EXPECT_EQ(o[3], c.x[1]);
+    check_node_with(n, {xt}, nchw_to_nhwc(pool_ref(c, x, out), out), 1e-5, level3_option_sets());
+  }
+}
+
+struct ConvTCase {
+  ir::Shape x, w;  // NCHW input, [C, M/group, kh, kw]
+  int64_t group;
+  Ints strides, pads, dilations, out_pad;
+  bool bias;
+};
+
+std::vector<double> conv_transpose_ref(const ConvTCase& c, const HostTensor& x, const HostTensor& w,
+                                       const HostTensor* b, const ir::Shape& out) {
+  int64_t cg = c.x[1] / c.group, mg = c.w[1];
+  std::vector<double> y(out[0] * out[1] * out[2] * out[3], 0.0);
+  for (int64_t n = 0; n < c.x[0]; ++n)
+    for (int64_t ic = 0; ic < c.x[1]; ++ic)
+      for (int64_t ih = 0; ih < c.x[2]; ++ih)
+        for (int64_t iw = 0; iw < c.x[3]; ++iw)
+          for (int64_t mi = 0; mi < mg; ++mi)
+            for (int64_t kh = 0; kh < c.w[2]; ++kh)
+              for (int64_t kw = 0; kw < c.w[3]; ++kw) {
+                int64_t oh = ih * c.strides[0] - c.pads[0] + kh * c.dilations[0];
+                int64_t ow = iw * c.strides[1] - c.pads[1] + kw * c.dilations[1];
+                if (oh < 0 || oh >= out[2] || ow < 0 || ow >= out[3]) continue;
+                int64_t m = ic / cg * mg + mi;
+                y[((n * out[1] + m) * out[2] + oh) * out[3] + ow] +=
+                    x.get(((n * c.x[1] + ic) * c.x[2] + ih) * c.x[3] + iw) *
+                    w.get(((ic * mg + mi) * c.w[2] + kh) * c.w[3] + kw);
+              }
+  if (b)
+    for (size_t i = 0; i < y.size(); ++i) y[i] += b->get(static_cast<int64_t>(i) / (out[2] * out[3]) % out[1]);
+  return y;
+}
+
+TEST_F(LowerNhwcTest, ConvTranspose) {
+  std::vector<ConvTCase> cases = {
+      {{1, 6, 4, 4}, {6, 5, 2, 2}, 1, {2, 2}, {0, 0, 0, 0}, {1, 1}, {0, 0}, true},     // U-Net up-step
+      {{2, 3, 4, 5}, {3, 2, 3, 3}, 1, {3, 2}, {1, 2, 1, 0}, {1, 1}, {1, 1}, true},     // pads, output_padding
+      {{1, 4, 5, 4}, {4, 3, 2, 3}, 2, {2, 2}, {0, 1, 1, 0}, {2, 1}, {0, 1}, true},     // groups, dilations
+      {{1, 3, 3, 7}, {3, 37, 3, 3}, 1, {1, 1}, {1, 1, 1, 1}, {1, 1}, {0, 0}, false},   // stride 1, channel tail
+  };
+  for (size_t ci = 0; ci < cases.size(); ++ci) {
+    const ConvTCase& c = cases[ci];
+    HostTensor x = HostTensor::random(DType::kF32, c.x, 160 + static_cast<uint32_t>(ci));
+    HostTensor w = HostTensor::random(DType::kF32, c.w, 170 + static_cast<uint32_t>(ci));
+    HostTensor b = HostTensor::random(DType::kF32, {c.w[1] * c.group}, 180 + static_cast<uint32_t>(ci));
+    Attrs a = nhwc(Attrs().set("strides", c.strides).set("pads", c.pads).set("dilations", c.dilations)
+                       .set("output_padding", c.out_pad).set("group", c.group));
+    std::vector<HostTensor> ins = {to_nhwc(x), w};
+    if (c.bias) ins.push_back(b);
+    const ir::Node& n = node(OpKind::kConvTranspose, ins, a);
+    const ir::Shape& o = n.outputs[0]->type.shape;
+    ir::Shape out = {o[0], o[3], o[1], o[2]};
+    SCOPED_TRACE("case " + std::to_string(ci) + " -> " + n.outputs[0]->type.str());
+    std::vector<double> want = nchw_to_nhwc(conv_transpose_ref(c, x, w, c.bias ? &b : nullptr, out), out);
+    check_node_with(n, ins, want, 1e-4, {level3_option_sets()[0]});
+    for (const KernelOptions& opts : level3_option_sets()) {
+      int64_t nr = register_tile(opts).nr;
+      std::vector<HostTensor> pins = ins;
+      pins[1] = from_tensor(pack_conv_transpose_weight(to_tensor(w), c.group, nr));
+      Attrs pa = a;
+      set_packed_weight(pa, conv_layout_name(nr), w.type.shape);
+      const ir::Node& packed = node(OpKind::kConvTranspose, pins, pa);
+      check_node_with(packed, pins, want, 1e-4, {opts});
+    }
+  }
+}
+
+}  // namespace
+}  // namespace kiln::ops::testing

@@ -1,7 +1,8 @@
 """Ops added for ONNX coverage, end to end against ONNX Runtime: GridSample (every
 mode, padding mode and align_corners, 2-D and 3-D), RoiAlign, Col2Im, CenterCropPad,
 MaxUnpool after MaxPool, DFT/STFT, MelWeightMatrix with run-time edge frequencies,
-the window functions, Det, CumProd, ReverseSequence, AffineGrid and TensorScatter.
+the window functions, Det, CumProd, ReverseSequence, AffineGrid, TensorScatter and
+DeformConv.
 
 Each case is one node with random inputs (shape-setting integer inputs are
 initializers, as in deployed models), compiled at kernel level 1 and at the default.
@@ -209,4 +210,16 @@ def test_tensor_scatter(kiln, tmp_path, mode):
     path, feeds = _model(tmp_path, f"ts_{mode}", "TensorScatter",
                          [("past", past, False), ("update", update, False), ("wi", wi, False)],
                          dict(mode=mode), opset=24)
+    _check(kiln, tmp_path, path, feeds)
+
+
+@pytest.mark.parametrize("with_extras", [False, True])
+def test_deform_conv(kiln, tmp_path, with_extras):
+    x, w = _rand(1, 4, 8, 9), _rand(6, 2, 3, 3)
+    offset = _rand(1, 2 * 9 * 2, 4, 9, lo=-2.0, hi=2.0)  # stride (2, 1), pads 1: 4x9 outputs
+    inputs = [("x", x, False), ("w", w, True), ("offset", offset, False),
+              ("b", _rand(6) if with_extras else None, True),
+              ("mask", _rand(1, 2 * 9, 4, 9, lo=0.0, hi=1.0) if with_extras else None, False)]
+    path, feeds = _model(tmp_path, f"deform{int(with_extras)}", "DeformConv", inputs,
+                         dict(group=2, offset_group=2, strides=[2, 1], pads=[1, 1, 1, 1]), opset=19)
     _check(kiln, tmp_path, path, feeds)

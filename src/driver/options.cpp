@@ -6,23 +6,12 @@
 #include <utility>
 #include <vector>
 
+#include "base/strings.h"
 #include "kiln/compiler.h"
 
 namespace kiln {
 
 namespace {
-
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> parts;
-  size_t start = 0;
-  while (true) {
-    size_t pos = s.find(sep, start);
-    parts.push_back(s.substr(start, pos == std::string::npos ? std::string::npos : pos - start));
-    if (pos == std::string::npos) break;
-    start = pos + 1;
-  }
-  return parts;
-}
 
 // Parses a whole decimal integer; false on junk, sign or overflow.
 bool parse_int(const std::string& s, int64_t* out) {

@@ -12,6 +12,7 @@
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/Triple.h"
 #include "base/check.h"
+#include "base/strings.h"
 #include "targets/suggest.h"
 #include "targets/target_parts.h"
 
@@ -42,18 +43,6 @@ struct FeatureFlag {
   bool enable;
   std::string name;
 };
-
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> parts;
-  size_t start = 0;
-  while (true) {
-    size_t pos = s.find(sep, start);
-    parts.push_back(s.substr(start, pos == std::string::npos ? std::string::npos : pos - start));
-    if (pos == std::string::npos) break;
-    start = pos + 1;
-  }
-  return parts;
-}
 
 // Parses -mattr ("+avx2,-fma,neon") and checks each name against LLVM's feature table.
 Expected<std::vector<FeatureFlag>> parse_mattr(const std::string& mattr, const std::string& arch_name,

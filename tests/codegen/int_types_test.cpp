@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "codegen/codegen.h"
+#include "jit_harness.h"
 #include "kernel/ir.h"
 
 namespace kiln::codegen {
@@ -16,18 +17,8 @@ namespace {
 
 using namespace kiln::kir;  // NOLINT: tests build IR by hand
 
-std::unique_ptr<Jit> make_jit() {
-  auto jit = Jit::create();
-  EXPECT_TRUE(jit.has_value()) << jit.status().message();
-  return std::move(jit).value();
-}
-
-void run(Jit& jit, const Func& f, std::vector<void*> args) {
-  Status s = jit.add(f);
-  ASSERT_TRUE(s.is_ok()) << s.message();
-  s = jit.run(f.name, args);
-  ASSERT_TRUE(s.is_ok()) << s.message();
-}
+using testing::make_jit;
+using testing::run;
 
 Type ty(DType t) { return Type{t, 1}; }
 

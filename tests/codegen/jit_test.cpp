@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "codegen/codegen.h"
+#include "jit_harness.h"
 #include "kernel/ir.h"
 
 namespace kiln::codegen {
@@ -12,18 +13,8 @@ namespace {
 
 using namespace kiln::kir;  // NOLINT: tests build IR by hand
 
-std::unique_ptr<Jit> make_jit() {
-  auto jit = Jit::create();
-  EXPECT_TRUE(jit.has_value()) << jit.status().message();
-  return std::move(jit).value();
-}
-
-void run(Jit& jit, const Func& f, std::vector<void*> args) {
-  Status s = jit.add(f);
-  ASSERT_TRUE(s.is_ok()) << s.message();
-  s = jit.run(f.name, args);
-  ASSERT_TRUE(s.is_ok()) << s.message();
-}
+using testing::make_jit;
+using testing::run;
 
 std::vector<float> iota_f(int n, float start, float step) {
   std::vector<float> v(n);

@@ -10,6 +10,7 @@
 #include <random>
 
 #include "codegen/codegen.h"
+#include "jit_harness.h"
 #include "ir/narrow_float.h"
 #include "kernel/ir.h"
 
@@ -18,18 +19,8 @@ namespace {
 
 using namespace kiln::kir;  // NOLINT: tests build IR by hand
 
-std::unique_ptr<Jit> make_jit() {
-  auto jit = Jit::create();
-  EXPECT_TRUE(jit.has_value()) << jit.status().message();
-  return std::move(jit).value();
-}
-
-void run(Jit& jit, const Func& f, std::vector<void*> args) {
-  Status s = jit.add(f);
-  ASSERT_TRUE(s.is_ok()) << s.message();
-  s = jit.run(f.name, args);
-  ASSERT_TRUE(s.is_ok()) << s.message();
-}
+using testing::make_jit;
+using testing::run;
 
 const DType kTypes[] = {DType::kBF16,        DType::kF8E4M3FN, DType::kF8E4M3FNUZ, DType::kF8E5M2,
                         DType::kF8E5M2FNUZ, DType::kF8E8M0,   DType::kF4E2M1};

@@ -4,6 +4,7 @@
 // spatial dims; the core Conv is 2-D, so a 1-D Conv runs as N,C,1,L. A
 // ConvTranspose whose kernel tiles the output exactly runs as a MatMul.
 #include "frontend/onnx/op_table.h"
+#include "frontend/onnx/window_attrs.h"
 
 namespace kiln::frontend {
 namespace {
@@ -11,59 +12,10 @@ namespace {
 using ir::OpKind;
 using ir::Value;
 
-std::string ints_str(const std::vector<int64_t>& v) {
-  std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
-  return s + "]";
-}
-
-// A per-spatial-axis attribute (strides, dilations) with default 1, checked for length and sign.
-Expected<std::vector<int64_t>> window_attr(NodeContext& ctx, const std::string& name, size_t k) {
-  std::vector<int64_t> v = ctx.attr_ints(name, std::vector<int64_t>(k, 1));
-  if (v.size() != k) return ctx.error(name + " " + ints_str(v) + " needs " + std::to_string(k) + " values");
-  for (int64_t x : v)
-    if (x < 1) return ctx.error(name + " " + ints_str(v) + " must be positive");
-  return v;
-}
-
-// Explicit pads (begins, then ends) from auto_pad or the pads attribute.
-Expected<std::vector<int64_t>> resolve_pads(NodeContext& ctx, const ir::Shape& x_shape,
-                                            const std::vector<int64_t>& kernel, const std::vector<int64_t>& strides,
-                                            const std::vector<int64_t>& dilations) {
-  size_t k = kernel.size();
-  std::string auto_pad = ctx.attr_string("auto_pad", "NOTSET");
-  if (auto_pad == "NOTSET" || auto_pad.empty()) {
-    std::vector<int64_t> pads = ctx.attr_ints("pads", std::vector<int64_t>(2 * k, 0));
-    if (pads.size() != 2 * k) return ctx.error("pads " + ints_str(pads) + " needs " + std::to_string(2 * k) + " values");
-    for (int64_t p : pads)
-      if (p < 0) return ctx.error("pads " + ints_str(pads) + " must not be negative");
-    return pads;  // ONNX's order [x1_begin, x2_begin, ..., x1_end, x2_end]
-  }
-  if (auto_pad == "VALID") return std::vector<int64_t>(2 * k, 0);
-  if (auto_pad != "SAME_UPPER" && auto_pad != "SAME_LOWER") return ctx.error("unknown auto_pad '" + auto_pad + "'");
-  std::vector<int64_t> pads(2 * k, 0);
-  for (size_t i = 0; i < k; ++i) {
-    int64_t in = x_shape[2 + i];
-    int64_t out = (in + strides[i] - 1) / strides[i];
-    int64_t total = std::max<int64_t>(0, (out - 1) * strides[i] + (kernel[i] - 1) * dilations[i] + 1 - in);
-    int64_t small = total / 2, big = total - small;
-    pads[i] = auto_pad == "SAME_UPPER" ? small : big;
-    pads[i + k] = auto_pad == "SAME_UPPER" ? big : small;
-  }
-  return pads;
-}
-
 // Errors unless X has rank 3 or more (N, C, spatial...); returns the number of spatial dims.
 Expected<size_t> spatial_dims(NodeContext& ctx, const Value* x) {
   if (x->type.rank() < 3) return ctx.error("input " + x->type.str() + " needs rank 3 or more (N, C, spatial...)");
   return static_cast<size_t>(x->type.rank() - 2);
-}
-
-// [a..] with a 1 inserted at position 2 (N,C,L -> N,C,1,L), and the 2-D form of
-// a 1-D window attribute: per-axis {1, v} and pads {0, b, 0, e}.
-ir::Shape insert_unit_dim(ir::Shape s) {
-  s.insert(s.begin() + 2, 1);
-  return s;
 }
 
 // ConvTranspose whose kernel equals its stride (U-Net's 2x2 stride-2 up-step),
@@ -100,28 +52,12 @@ Status map_conv(NodeContext& ctx) {
   Value* w = ctx.input(1);
   KILN_ASSIGN_OR_RETURN(size_t k, spatial_dims(ctx, x));
   if (k > 2) return ctx.error(std::to_string(k) + "-D convolution (input " + x->type.str() + ") is not supported");
-  if (w->type.rank() != x->type.rank())
-    return ctx.error("weight " + w->type.str() + " needs rank " + std::to_string(x->type.rank()));
-  std::vector<int64_t> kernel(w->type.shape.begin() + 2, w->type.shape.end());
-  if (ctx.has_attr("kernel_shape") && ctx.attr_ints("kernel_shape") != kernel)
-    return ctx.error("kernel_shape " + ints_str(ctx.attr_ints("kernel_shape")) + " disagrees with weight " +
-                     w->type.str());
-  KILN_ASSIGN_OR_RETURN(auto strides, window_attr(ctx, "strides", k));
-  KILN_ASSIGN_OR_RETURN(auto dilations, window_attr(ctx, "dilations", k));
-  KILN_ASSIGN_OR_RETURN(auto pads, resolve_pads(ctx, x->type.shape, kernel, strides, dilations));
-  int64_t group = ctx.attr_int("group", 1);
-  if (group < 1) return ctx.error("group " + std::to_string(group) + " must be positive");
+  KILN_ASSIGN_OR_RETURN(ir::Attrs attrs, conv_core_attrs(ctx, x->type.shape, w->type.shape));
 
-  ir::Shape out_1d;
   if (k == 1) {  // N,C,L as N,C,1,L with a 1xK kernel
     KILN_ASSIGN_OR_RETURN(x, ctx.reshape(x, insert_unit_dim(x->type.shape), "x_2d"));
     KILN_ASSIGN_OR_RETURN(w, ctx.reshape(w, insert_unit_dim(w->type.shape), "w_2d"));
-    strides = {1, strides[0]};
-    dilations = {1, dilations[0]};
-    pads = {0, pads[0], 0, pads[1]};
   }
-  ir::Attrs attrs;
-  attrs.set("strides", strides).set("pads", pads).set("dilations", dilations).set("group", group);
   std::vector<Value*> ins = {x, w};
   if (ctx.has_input(2)) ins.push_back(ctx.input(2));
   // float16 is computed in float32 (accumulating there) and rounded once.

@@ -2,6 +2,7 @@
 // CenterCropPad (a centered Slice, then zero blocks concatenated around it),
 // MaxUnpool (a ScatterElements of X into zeros at MaxPool's flat indices) and
 // DeformConv (ops/deform_conv.cpp, 2-D).
+#include "base/strings.h"
 #include "frontend/onnx/op_table.h"
 
 namespace kiln::frontend {
@@ -10,12 +11,6 @@ using ir::OpKind;
 using ir::Value;
 
 namespace {
-
-std::string ints_str(const std::vector<int64_t>& v) {
-  std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
-  return s + "]";
-}
 
 // The values of constant integer input i ("a non-constant NAME input" otherwise).
 Expected<std::vector<int64_t>> const_ints(NodeContext& ctx, int i, const std::string& what) {

@@ -14,6 +14,7 @@
 #include "frontend/onnx/op_table.h"
 #include "frontend/onnx/shape_eval.h"
 #include "frontend/onnx/tensor.h"
+#include "frontend/onnx/window_attrs.h"
 #include "ops/quant_types.h"
 
 namespace kiln::frontend {
@@ -21,12 +22,6 @@ namespace {
 
 using ir::OpKind;
 using ir::Value;
-
-std::string ints_str(const std::vector<int64_t>& v) {
-  std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
-  return s + "]";
-}
 
 // A core node emitted without the frontend's folding of constant inputs: a
 // DequantizeLinear of constant weights stays a node, so that passes/lower_qdq
@@ -154,63 +149,11 @@ Expected<Value*> quantize(NodeContext& ctx, Value* x, Value* s, Value* z, const 
   return ctx.add(OpKind::kQuantizeLinear, {x, s, z}, {}, suffix);
 }
 
-// --- convolution attributes (as conv_pool.cpp resolves them for Conv) ---------
-
-Expected<std::vector<int64_t>> window_attr(NodeContext& ctx, const std::string& name, size_t k) {
-  std::vector<int64_t> v = ctx.attr_ints(name, std::vector<int64_t>(k, 1));
-  if (v.size() != k) return ctx.error(name + " " + ints_str(v) + " needs " + std::to_string(k) + " values");
-  for (int64_t x : v)
-    if (x < 1) return ctx.error(name + " " + ints_str(v) + " must be positive");
-  return v;
-}
-
 // The core ConvInteger attributes of a 1-D or 2-D ONNX conv (1-D runs as N,C,1,L).
 Expected<ir::Attrs> conv_attrs(NodeContext& ctx, const ir::Shape& x, const ir::Shape& w) {
   if (x.size() != 3 && x.size() != 4)
     return ctx.error("input of shape " + ir::shape_str(x) + ": kiln supports 1-D and 2-D integer convolutions");
-  if (w.size() != x.size())
-    return ctx.error("weight of shape " + ir::shape_str(w) + " needs rank " + std::to_string(x.size()));
-  size_t k = x.size() - 2;
-  std::vector<int64_t> kernel(w.begin() + 2, w.end());
-  if (ctx.has_attr("kernel_shape") && ctx.attr_ints("kernel_shape") != kernel)
-    return ctx.error("kernel_shape " + ints_str(ctx.attr_ints("kernel_shape")) + " disagrees with the weight shape " +
-                     ir::shape_str(w));
-  KILN_ASSIGN_OR_RETURN(auto strides, window_attr(ctx, "strides", k));
-  KILN_ASSIGN_OR_RETURN(auto dilations, window_attr(ctx, "dilations", k));
-  std::string auto_pad = ctx.attr_string("auto_pad", "NOTSET");
-  std::vector<int64_t> pads(2 * k, 0);
-  if (auto_pad == "NOTSET" || auto_pad.empty()) {
-    pads = ctx.attr_ints("pads", pads);
-    if (pads.size() != 2 * k)
-      return ctx.error("pads " + ints_str(pads) + " needs " + std::to_string(2 * k) + " values");
-    for (int64_t p : pads)
-      if (p < 0) return ctx.error("pads " + ints_str(pads) + " must not be negative");
-  } else if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-    for (size_t i = 0; i < k; ++i) {
-      int64_t in = x[2 + i], out = (in + strides[i] - 1) / strides[i];
-      int64_t total = std::max<int64_t>(0, (out - 1) * strides[i] + (kernel[i] - 1) * dilations[i] + 1 - in);
-      int64_t small = total / 2, big = total - small;
-      pads[i] = auto_pad == "SAME_UPPER" ? small : big;
-      pads[i + k] = auto_pad == "SAME_UPPER" ? big : small;
-    }
-  } else if (auto_pad != "VALID") {
-    return ctx.error("unknown auto_pad '" + auto_pad + "'");
-  }
-  int64_t group = ctx.attr_int("group", 1);
-  if (group < 1) return ctx.error("group " + std::to_string(group) + " must be positive");
-  ir::Attrs a;
-  if (k == 1) {
-    a.set("strides", std::vector<int64_t>{1, strides[0]}).set("dilations", std::vector<int64_t>{1, dilations[0]});
-    a.set("pads", std::vector<int64_t>{0, pads[0], 0, pads[1]});
-  } else {
-    a.set("strides", strides).set("dilations", dilations).set("pads", pads);
-  }
-  return a.set("group", group);
-}
-
-ir::Shape insert_unit_dim(ir::Shape s) {
-  s.insert(s.begin() + 2, 1);
-  return s;
+  return conv_core_attrs(ctx, x, w);
 }
 
 // A one-element parameter (or a constant of one repeated value) as a scalar;

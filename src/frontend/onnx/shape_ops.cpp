@@ -6,6 +6,7 @@
 #include <numeric>
 #include <sstream>
 
+#include "base/strings.h"
 #include "frontend/onnx/op_table.h"
 #include "frontend/onnx/shape_eval.h"
 
@@ -15,12 +16,6 @@ namespace {
 using ir::OpKind;
 using ir::Shape;
 using ir::Value;
-
-std::string ints_str(const std::vector<int64_t>& v) {
-  std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
-  return s + "]";
-}
 
 // ONNX Reshape's target (0 = copy the input dim unless allowzero, -1 = inferred) -> a static shape.
 Expected<Shape> resolve_reshape(NodeContext& ctx, const ir::TensorType& in, const std::vector<int64_t>& target,

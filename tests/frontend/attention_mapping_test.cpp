@@ -17,18 +17,6 @@ std::vector<float> iota_values(int64_t n, float step, float start) {
   return v;
 }
 
-// The folded values of output `name` after constant folding.
-std::vector<float> folded(ir::Graph& g, const std::string& name) {
-  Status s = passes::fold_constants(g);
-  EXPECT_TRUE(s.is_ok()) << s.message();
-  const ir::Value* v = output(g, name);
-  if (!v || !v->constant) {
-    ADD_FAILURE() << name << " did not fold";
-    return {};
-  }
-  return f32_values(*v->constant);
-}
-
 TEST_F(AttentionMappingTest, GroupedCausalAttentionMatchesReference) {
   // Q (1, 2 heads, 2, 2); K, V (1, 1 head, 3, 2) repeated to both query heads; causal with
   // one past key (the first of the 3 keys), so query i sees keys 0..i+1.

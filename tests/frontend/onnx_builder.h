@@ -17,6 +17,7 @@
 
 #include "frontend/onnx/import.h"
 #include "ir/graph.h"
+#include "passes/constant_fold.h"
 
 namespace kiln::frontend::testing {
 
@@ -196,6 +197,22 @@ inline ::testing::AssertionResult contains(const std::string& s, const std::stri
 
 inline std::vector<float> f32_values(const ir::Tensor& t) {
   return std::vector<float>(t.data<float>(), t.data<float>() + t.type().num_elements());
+}
+
+// The values of output `name` after constant folding (float32, or float64 narrowed to float).
+inline std::vector<float> folded(ir::Graph& g, const std::string& name) {
+  Status s = passes::fold_constants(g);
+  EXPECT_TRUE(s.is_ok()) << s.message();
+  const ir::Value* v = output(g, name);
+  if (!v || !v->constant) {
+    ADD_FAILURE() << name << " did not fold";
+    return {};
+  }
+  if (v->constant->type().dtype == DType::kF64) {
+    const double* d = v->constant->data<double>();
+    return std::vector<float>(d, d + v->constant->type().num_elements());
+  }
+  return f32_values(*v->constant);
 }
 
 }  // namespace kiln::frontend::testing

@@ -16,21 +16,6 @@ constexpr double kPi = 3.14159265358979323846;
 
 class SignalMappingTest : public FrontendTest {};
 
-std::vector<float> folded(ir::Graph& g, const std::string& name) {
-  Status s = passes::fold_constants(g);
-  EXPECT_TRUE(s.is_ok()) << s.message();
-  const ir::Value* v = output(g, name);
-  if (!v || !v->constant) {
-    ADD_FAILURE() << name << " did not fold";
-    return {};
-  }
-  if (v->constant->type().dtype == DType::kF64) {
-    const double* d = v->constant->data<double>();
-    return std::vector<float>(d, d + v->constant->type().num_elements());
-  }
-  return f32_values(*v->constant);
-}
-
 std::vector<float> values(int64_t n) {
   std::vector<float> v(n);
   for (int64_t i = 0; i < n; ++i) v[i] = static_cast<float>(std::sin(0.7 * i) + 0.1 * (i % 5));

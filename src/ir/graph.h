@@ -64,6 +64,8 @@ class Tensor {
 
   static Tensor from_f32(const Shape& shape, const std::vector<float>& v);
   static Tensor from_i64(const Shape& shape, const std::vector<int64_t>& v);
+  // A tensor of `dtype` with each value converted as set_f64 does.
+  static Tensor from_f64(DType dtype, const Shape& shape, const std::vector<double>& v);
   static Tensor scalar_f32(float v) { return from_f32({}, {v}); }
 
  private:

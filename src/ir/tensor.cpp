@@ -180,6 +180,13 @@ Tensor Tensor::from_f32(const Shape& shape, const std::vector<float>& v) {
   return t;
 }
 
+Tensor Tensor::from_f64(DType dtype, const Shape& shape, const std::vector<double>& v) {
+  Tensor t(TensorType{dtype, shape});
+  KILN_CHECK(static_cast<int64_t>(v.size()) == t.type().num_elements()) << "from_f64 size";
+  for (size_t i = 0; i < v.size(); ++i) t.set_f64(static_cast<int64_t>(i), v[i]);
+  return t;
+}
+
 Tensor Tensor::from_i64(const Shape& shape, const std::vector<int64_t>& v) {
   Tensor t(TensorType{DType::kI64, shape});
   KILN_CHECK(static_cast<int64_t>(v.size()) == t.type().num_elements()) << "from_i64 size";

@@ -16,19 +16,6 @@ namespace {
 using ir::OpKind;
 using ir::Value;
 
-// A float tensor of `dtype` (F32 or F64) from doubles.
-ir::Tensor float_tensor(DType dtype, const ir::Shape& shape, const std::vector<double>& v) {
-  ir::Tensor t(ir::TensorType{dtype, shape});
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (dtype == DType::kF64) {
-      t.mutable_data<double>()[i] = v[i];
-    } else {
-      t.mutable_data<float>()[i] = static_cast<float>(v[i]);
-    }
-  }
-  return t;
-}
-
 // Training mode, as the ONNX reference: the mean and (population) variance of x
 // over every axis but 1 normalize x; the running statistics are updated with
 // `momentum`: mean * momentum + batch_mean * (1 - momentum), the same for var.
@@ -145,8 +132,8 @@ Status map_batch_norm(NodeContext& ctx) {
       sv[c] = scale->get_f64(c) / std::sqrt(var->get_f64(c) + eps);
       tv[c] = bias->get_f64(c) - mean->get_f64(c) * sv[c];
     }
-    s = ctx.constant(float_tensor(dtype, param_shape, sv), "scale");
-    t = ctx.constant(float_tensor(dtype, param_shape, tv), "shift");
+    s = ctx.constant(ir::Tensor::from_f64(dtype, param_shape, sv), "scale");
+    t = ctx.constant(ir::Tensor::from_f64(dtype, param_shape, tv), "shift");
   } else {
     Value* e = ctx.scalar(dtype, eps, "epsilon");
     KILN_ASSIGN_OR_RETURN(Value * ve, ctx.add(OpKind::kAdd, {ctx.input(4), e}, {}, "var_eps"));

@@ -123,18 +123,6 @@ Taps taps_at(const ResizeSpec& s, int64_t y, double scale, int64_t in, int64_t o
   return t;
 }
 
-ir::Tensor float_tensor(DType dtype, const ir::Shape& shape, const std::vector<double>& v) {
-  ir::Tensor t(ir::TensorType{dtype, shape});
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (dtype == DType::kF64) {
-      t.mutable_data<double>()[i] = v[i];
-    } else {
-      t.mutable_data<float>()[i] = static_cast<float>(v[i]);
-    }
-  }
-  return t;
-}
-
 // Resizes `y` along `axis` from `in` to `out` positions.
 Expected<Value*> resize_axis(NodeContext& ctx, const ResizeSpec& s, Value* y, int64_t axis, double scale, int64_t out,
                              float roi0, float roi1) {
@@ -173,7 +161,7 @@ Expected<Value*> resize_axis(NodeContext& ctx, const ResizeSpec& s, Value* y, in
     std::string tap = ax + "_tap" + std::to_string(j);
     Value* iv = ctx.constant(ir::Tensor::from_i64({out}, idx), tap + "_index");
     KILN_ASSIGN_OR_RETURN(Value * g, ctx.add(OpKind::kGather, {y, iv}, gather, tap));
-    Value* wv = ctx.constant(float_tensor(dt, wshape, w), tap + "_coeff");
+    Value* wv = ctx.constant(ir::Tensor::from_f64(dt, wshape, w), tap + "_coeff");
     KILN_ASSIGN_OR_RETURN(Value * term, ctx.add(OpKind::kMul, {g, wv}, {}, tap + "_weighted"));
     if (acc) {
       KILN_ASSIGN_OR_RETURN(acc, ctx.add(OpKind::kAdd, {acc, term}, {}, tap + "_sum"));
@@ -190,7 +178,7 @@ Expected<Value*> resize_axis(NodeContext& ctx, const ResizeSpec& s, Value* y, in
   if (any_extrapolated) {
     std::vector<double> fill;
     for (const Taps& t : taps) fill.push_back(t.extrapolated ? s.extrapolation : 0.0);
-    Value* fv = ctx.constant(float_tensor(dt, wshape, fill), ax + "_extrapolation");
+    Value* fv = ctx.constant(ir::Tensor::from_f64(dt, wshape, fill), ax + "_extrapolation");
     KILN_ASSIGN_OR_RETURN(acc, ctx.add(OpKind::kAdd, {acc, fv}, {}, ax + "_extrapolated"));
   }
   return acc;

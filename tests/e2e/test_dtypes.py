@@ -200,10 +200,13 @@ SUB_BYTE_INTS = [("int4", TensorProto.INT4), ("uint4", TensorProto.UINT4), ("int
 
 @pytest.mark.parametrize("name, onnx_type", SUB_BYTE_INTS, ids=[n for n, _ in SUB_BYTE_INTS])
 def test_sub_byte_integers(tmp_path, name, onnx_type):
-    """Casts (wrapping like onnx's reference), a packed initializer unpacked at import,
-    and data movement (Concat, Gather, Transpose) of one-element-per-byte tensors."""
+    """Casts (float -> int truncating in range; int -> int wrapping, as ONNX defines; a float out
+    of range is undefined, so x stays in range), a packed initializer unpacked at import, and
+    data movement (Concat, Gather, Transpose) of one-element-per-byte tensors."""
     np_type = getattr(ml_dtypes, name)
-    x = np.arange(-20, 20, dtype=np.float32).reshape(4, 10) + 0.5
+    lo, hi = int(ml_dtypes.iinfo(np_type).min), int(ml_dtypes.iinfo(np_type).max)
+    x = (np.arange(40) % (hi - lo) + lo).astype(np.float32).reshape(4, 10) + 0.5
+    n = np.arange(-20, 20, dtype=np.int32).reshape(4, 10)
     vals = np.arange(10) % 4 - (2 if name.startswith("int") else 0)
     init = onnx.numpy_helper.from_array(vals.astype(np_type).reshape(1, 10), "w")  # packed in raw_data
     vi = helper.make_tensor_value_info
@@ -212,13 +215,14 @@ def test_sub_byte_integers(tmp_path, name, onnx_type):
              helper.make_node("Transpose", ["cat"], ["tr"], perm=[1, 0]),
              helper.make_node("Gather", ["tr", "idx"], ["picked"], axis=0),
              helper.make_node("Cast", ["picked"], ["wide"], to=TensorProto.INT8),
-             helper.make_node("Cast", ["t"], ["tf"], to=TensorProto.FLOAT)]
+             helper.make_node("Cast", ["t"], ["tf"], to=TensorProto.FLOAT),
+             helper.make_node("Cast", ["n"], ["wrapped"], to=onnx_type)]
     path = save_model(tmp_path / "m.onnx", nodes,
                       [vi("x", TensorProto.FLOAT, [4, 10]), vi("idx", TensorProto.INT64, [3]),
-                       vi("t", onnx_type, [4, 10])],
+                       vi("t", onnx_type, [4, 10]), vi("n", TensorProto.INT32, [4, 10])],
                       [vi("q", onnx_type, [4, 10]), vi("picked", onnx_type, [3, 5]), vi("wide", TensorProto.INT8, [3, 5]),
-                       vi("tf", TensorProto.FLOAT, [4, 10])], [init])
-    feeds = {"x": x, "idx": np.array([9, 0, 4], np.int64), "t": x.astype(np_type)}
+                       vi("tf", TensorProto.FLOAT, [4, 10]), vi("wrapped", onnx_type, [4, 10])], [init])
+    feeds = {"x": x, "idx": np.array([9, 0, 4], np.int64), "t": x.astype(np_type), "n": n}
     from onnx.reference import ReferenceEvaluator  # noqa: PLC0415
     model = onnx.load(str(path))
     ref = dict(zip([o.name for o in model.graph.output], ReferenceEvaluator(model).run(None, feeds)))

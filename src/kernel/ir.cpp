@@ -90,6 +90,7 @@ const char* intrinsic_name(Intrinsic f) {
     case Intrinsic::kAsin: return "asin";
     case Intrinsic::kAcos: return "acos";
     case Intrinsic::kAtan: return "atan";
+    case Intrinsic::kDot: return "dot";
   }
   return "?";
 }
@@ -384,7 +385,32 @@ Expr cast(Type t, Expr v) {
   return Expr(std::make_shared<Cast>(t, std::move(v)));
 }
 
+namespace {
+
+// The operand checks of dot (see Intrinsic::kDot).
+Expr dot_call(std::vector<Expr> args) {
+  KILN_CHECK(args.size() == 3) << "dot takes 3 arguments, got " << args.size();
+  Type acc = args[0].type();
+  KILN_CHECK(acc.elem == DType::kI32) << "dot accumulates in int32, got " << acc.str();
+  const Expr& v = args[1].type().lanes > 1 || args[2].type().lanes == 1 ? args[1] : args[2];
+  DType e = v.type().elem;
+  KILN_CHECK(e == DType::kU8 || e == DType::kI8 || e == DType::kI16) << "dot operands are 8- or 16-bit, got "
+                                                                      << v.type().str();
+  int group = e == DType::kI16 ? 2 : 4;
+  for (int i = 1; i <= 2; ++i) {
+    Type t = args[i].type();
+    bool packed = t.lanes == 1 && (t.elem == DType::kI32 || (t.elem == DType::kU32 && group == 4));
+    bool vector = t.lanes == group * acc.lanes && (t.elem == e || (group == 4 && dtype_size(t.elem) == 1 && t.is_int()));
+    KILN_CHECK(packed || vector) << "dot of " << acc.str() << ": operand " << t.str() << " is neither " << group
+                                 << "x" << acc.lanes << " lanes of " << dtype_name(e) << " nor one packed group";
+  }
+  return Expr(std::make_shared<Call>(acc, Intrinsic::kDot, std::move(args)));
+}
+
+}  // namespace
+
 Expr call(Intrinsic f, std::vector<Expr> args) {
+  if (f == Intrinsic::kDot) return dot_call(std::move(args));
   size_t want = f == Intrinsic::kFma ? 3 : f == Intrinsic::kPow ? 2 : 1;
   KILN_CHECK(args.size() == want) << intrinsic_name(f) << " takes " << want << " arguments, got " << args.size();
   for (size_t i = 1; i < args.size(); ++i) match_types(args[0], args[i], intrinsic_name(f));

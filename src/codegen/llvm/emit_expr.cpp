@@ -282,6 +282,7 @@ llvm::Value* KernelEmitter::emit_call(const kir::Call* op) {
       if (is_unsigned(t.elem)) return args[0];
       return b_.CreateIntrinsic(llvm::Intrinsic::abs, {args[0]->getType()}, {args[0], b_.getFalse()});
     case Intrinsic::kNot: return b_.CreateNot(args[0]);
+    case Intrinsic::kDot: return emit_dot(op, args);
   }
   return nullptr;
 }

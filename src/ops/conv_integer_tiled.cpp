@@ -3,7 +3,6 @@
 
 #include "ops/int8_conv.h"
 #include "ops/op_families.h"
-#include "ops/weight_layout.h"
 
 namespace kiln::ops {
 
@@ -13,21 +12,20 @@ using kir::Stmt;
 namespace {
 
 Expr zero() { return Expr(int64_t{0}); }
+Expr one() { return Expr(int64_t{1}); }
 Expr i32c(int64_t v) { return kir::make_const(kir::i32(), static_cast<double>(v)); }
 
 // The activations' offset into the dot4 form (int8 -> uint8), and the weights'.
 int64_t x_offset(DType x) { return x == DType::kI8 ? 128 : 0; }
 int64_t w_offset(DType w) { return w == DType::kU8 ? -128 : 0; }
 
-// The tile shape: nv vectors of output channels (f32_lanes int32 lanes each), mr positions.
+// The tile: mr output channels (rows) x nv vectors of output positions.
 struct Int8Tile {
-  int64_t nv, mr;
+  int64_t mr, nv;
 };
-Int8Tile int8_tile(const ConvParams& p, const KernelOptions& opts) {
-  int64_t lanes = std::max(1, opts.f32_lanes), mg = p.m / p.group;
-  int64_t nv = std::clamp<int64_t>((mg + lanes - 1) / lanes, 1, 2);
-  int64_t mr = std::clamp<int64_t>((opts.vector_registers - nv - 2) / nv, 1, 14);
-  return {nv, mr};
+Int8Tile int8_tile(const KernelOptions& opts) {
+  // mr * nv accumulators, nv activation vectors and one broadcast weight group.
+  return opts.vector_registers >= 32 ? Int8Tile{8, 3} : Int8Tile{6, 2};
 }
 
 class Int8ConvTiler {
@@ -36,17 +34,19 @@ class Int8ConvTiler {
     const ir::Node& node = ctx.node;
     std::optional<PackedWeight> packed = packed_weight(node);
     KILN_CHECK(packed) << node.label() << ": the tiled ConvInteger needs packed weights";
-    nr_ = packed->block;
+    mr_ = packed->block;
+    group_ = packed->layout == conv_integer_layout_name(mr_, 4) ? 4 : 2;
     lanes_ = std::max(1, ctx.opts.f32_lanes);
-    group_ = node.inputs[1]->type.dtype == DType::kI16 ? 2 : 4;
+    width_ = int8_tile(ctx.opts).nv * lanes_;
     xt_ = node.inputs[0]->type.dtype;
     mg_ = p.m / p.group;
-    blocks_ = (mg_ + nr_ - 1) / nr_;
+    blocks_ = (mg_ + mr_ - 1) / mr_;
     cq_ = (p.cg + group_ - 1) / group_;
-    hp_ = p.h + p.pt + p.pb;
-    wp_ = p.w + p.pl + p.pr;
+    taps_ = p.kh * p.kw;
+    positions_ = p.oh * p.ow;
+    tiles_ = (positions_ + width_ - 1) / width_;
+    padded_ = tiles_ * width_;
     xz_ = node.inputs[2]->constant->get_i64(0);
-    mr_ = int8_tile(p, ctx.opts).mr;
     if (group_ == 4) {
       const ir::Tensor& off = *node.inputs[4]->constant;
       int64_t cols = off.type().shape[1];
@@ -56,41 +56,53 @@ class Int8ConvTiler {
   }
 
   Stmt build() {
-    int64_t size = p_.n * p_.group * cq_ * hp_ * wp_;
+    int64_t size = p_.n * p_.group * taps_ * cq_ * padded_;
     return kir::allocate(scratch_, Expr(size), kir::block({repack(), compute()}));
   }
 
  private:
-  // Scratch[n, g, c, ih, iw] (padded coordinates) = the group of channels c*G.. of x.
+  // The im2col of packed groups: xq[n, g, tap, c, position] = the group of input
+  // channels c*G.. under that window tap of that output position (the zero
+  // point's pattern where the tap falls in the padding).
   Stmt repack() {
     LoopNest nest;
     Expr n = nest.add("n", p_.n);
     Expr gc = nest.add("gc", p_.group * cq_);
-    Expr ih = nest.add("ih", hp_);
     Expr grp = p_.group == 1 ? zero() : gc / Expr(cq_);
     Expr c = p_.group == 1 ? gc : gc % Expr(cq_);
-    Expr row = ((n * Expr(p_.group * cq_) + gc) * Expr(hp_) + ih) * Expr(wp_);
-    auto store = [&](const Expr& iw, bool inside) {
-      return kir::store(scratch_, row + iw, pack(n, grp, c, ih - Expr(p_.pt), iw - Expr(p_.pl), inside));
-    };
-    auto pad_run = [&](const std::string& name, int64_t lo, int64_t hi) {
-      return vector_loop(name, lo, hi, lanes_, true, [&](const Expr& iw) { return store(iw, false); });
-    };
-    Stmt inside_row = kir::block({pad_run("iwl", 0, p_.pl),
-                                  vector_loop("iw", p_.pl, p_.pl + p_.w, lanes_, true,
-                                              [&](const Expr& iw) { return store(iw, true); }),
-                                  pad_run("iwr", p_.pl + p_.w, wp_)});
-    Stmt body = inside_row;
-    if (p_.pt > 0 || p_.pb > 0)
-      body = kir::if_then_else(ih >= Expr(p_.pt) && ih < Expr(p_.pt + p_.h), inside_row, pad_run("iwp", 0, wp_));
-    return nest.build(body, ctx_.opts.parallelize());
+    std::vector<Stmt> taps;
+    for (int64_t kh = 0; kh < p_.kh; ++kh) {
+      for (int64_t kw = 0; kw < p_.kw; ++kw) {
+        Expr oh = kir::var("oh");
+        Expr iy = oh * Expr(p_.sh) + Expr(kh * p_.dh - p_.pt);
+        int64_t tap = kh * p_.kw + kw;
+        Expr row = (((n * Expr(p_.group) + grp) * Expr(taps_) + Expr(tap)) * Expr(cq_) + c) * Expr(padded_) +
+                   oh * Expr(p_.ow);
+        auto store = [&](const Expr& ow, bool inside) {
+          Expr ix = ow * Expr(p_.sw) + Expr(kw * p_.dw - p_.pl);
+          return kir::store(scratch_, row + ow, pack(n, grp, c, iy, ix, inside));
+        };
+        auto run = [&](const std::string& name, int64_t lo, int64_t hi, bool inside) {
+          return vector_loop(name, lo, hi, static_cast<int>(lanes_), true,
+                             [&](const Expr& ow) { return store(ow, inside); });
+        };
+        // Output columns whose tap lies inside [0, w): [lo, hi).
+        int64_t off = kw * p_.dw - p_.pl;
+        int64_t lo = off >= 0 ? 0 : std::min((-off + p_.sw - 1) / p_.sw, p_.ow);
+        int64_t hi = p_.w - 1 - off >= 0 ? std::clamp<int64_t>((p_.w - 1 - off) / p_.sw + 1, lo, p_.ow) : lo;
+        Stmt inside_row = kir::block({run("owl", 0, lo, false), run("ow", lo, hi, true), run("owr", hi, p_.ow, false)});
+        Stmt body = kir::if_then_else(iy >= zero() && iy < Expr(p_.h), inside_row, run("owp", 0, p_.ow, false));
+        taps.push_back(kir::for_loop(oh, zero(), Expr(p_.oh), kir::ForKind::kSerial, body));
+      }
+    }
+    return nest.build(kir::block(std::move(taps)), ctx_.opts.parallelize());
   }
 
   // One packed group: channels c*G + j of group grp at input (y, x), or the padding.
   Expr pack(const Expr& n, const Expr& grp, const Expr& c, const Expr& y, const Expr& x, bool inside) {
     Expr packed;
     for (int j = 0; j < group_; ++j) {
-      Expr ch = c * Expr(group_) + Expr(j);
+      Expr ch = c * Expr(int64_t{group_}) + Expr(int64_t{j});
       // The element in the kernel's form: uint8 x (+128 for int8) or int16 x - xz; the padding is the zero point.
       Expr pad = group_ == 4 ? i32c(xz_ + x_offset(xt_)) : i32c(0);
       Expr v = pad;
@@ -110,118 +122,114 @@ class Int8ConvTiler {
   }
 
   Stmt compute() {
-    int64_t positions = p_.oh * p_.ow;
-    int64_t tiles = (positions + mr_ - 1) / mr_, q = positions / tiles, r = positions % tiles;
     LoopNest nest;
     n_ = nest.add("n", p_.n);
-    Expr gbt = nest.add("gbt", p_.group * blocks_ * tiles);
-    Expr gb = tiles == 1 ? gbt : gbt / Expr(tiles);
-    Expr t = tiles == 1 ? zero() : gbt % Expr(tiles);
-    grp_ = p_.group == 1 ? zero() : gb / Expr(blocks_);
-    ob_ = p_.group == 1 ? gb : gb % Expr(blocks_);
-    gb_ = gb;
-    Stmt body = tile(t * Expr(q), q);
-    if (r > 0) body = kir::if_then_else(t < Expr(r), tile(t * Expr(q + 1), q + 1), tile(Expr(r) + t * Expr(q), q));
-    return nest.build(body, ctx_.opts.parallelize());
+    // Tiles innermost: a thread's run of tiles shares one block of weights.
+    Expr gbt = nest.add("gbt", p_.group * blocks_ * tiles_);
+    gb_ = tiles_ == 1 ? gbt : gbt / Expr(tiles_);
+    Expr t = tiles_ == 1 ? zero() : gbt % Expr(tiles_);
+    grp_ = p_.group == 1 ? zero() : gb_ / Expr(blocks_);
+    ob_ = p_.group == 1 ? gb_ : gb_ % Expr(blocks_);
+    return nest.build(tile(t), ctx_.opts.parallelize());
   }
 
-  // The vector load of `lanes` elements of a constant input from flat index `base`.
-  Expr input_vector(int input, const Expr& base, int lanes) {
-    Expr first = ctx_.read(input, flat_to_index(input, zero()));
-    const kir::Load* ld = first.as<kir::Load>();
+  // The load of `lanes` consecutive elements of a constant input from flat index `base`.
+  Expr input_load(int input, const Expr& base, int lanes) {
+    std::vector<Expr> first(ctx_.node.inputs[input]->type.rank(), zero());
+    const kir::Load* ld = ctx_.read(input, first).as<kir::Load>();
     KILN_CHECK(ld) << ctx_.node.label() << ": input " << input << " is not a buffer";
-    return kir::load(ld->buffer, kir::ramp(base, Expr(int64_t{1}), lanes));
-  }
-  std::vector<Expr> flat_to_index(int input, const Expr& flat) {
-    std::vector<Expr> idx(ctx_.node.inputs[input]->type.rank(), zero());
-    if (!idx.empty()) idx.back() = flat;
-    return idx;
+    return kir::load(ld->buffer, lanes == 1 ? base : kir::ramp(base, one(), lanes));
   }
 
-  // One tile of `rows` positions from p0 and all nr channels of block gb_.
-  Stmt tile(const Expr& p0, int64_t rows) {
-    int64_t nr = nr_, lanes = lanes_;
+  // Tile t: all mr channels of block gb_ x width_ positions from t * width_.
+  Stmt tile(const Expr& t) {
+    int64_t mr = mr_, lanes = lanes_, nv = width_ / lanes_;
+    int l = static_cast<int>(lanes);
+    Expr p0 = t * Expr(width_);
     kir::Buffer acc = kir::make_buffer("acc", DType::kI32);
     kir::Buffer rs = kir::make_buffer("rs", DType::kI32);
-    std::vector<Expr> base, oh, ow;
-    std::vector<std::pair<Expr, Expr>> lets;
-    for (int64_t i = 0; i < rows; ++i) {
-      Expr p = p0 + Expr(i);
-      Expr y = kir::var("oh" + std::to_string(i)), x = kir::var("ow" + std::to_string(i));
-      Expr b = kir::var("base" + std::to_string(i));
-      lets.push_back({y, p / Expr(p_.ow)});
-      lets.push_back({x, p % Expr(p_.ow)});
-      lets.push_back({b, y * Expr(p_.sh * wp_) + x * Expr(p_.sw)});
-      oh.push_back(y), ow.push_back(x), base.push_back(b);
+    // The epilogue reads a copy: the accumulators see only whole aligned vectors,
+    // which keeps them in registers (LLVM splits an array read at odd widths).
+    kir::Buffer res = kir::make_buffer("res", DType::kI32);
+    auto at = [&](int64_t i, int64_t v) { return kir::ramp(Expr(i * width_ + v * lanes), one(), l); };
+    std::vector<Stmt> init, update;
+    for (int64_t i = 0; i < mr; ++i) {
+      // dot4: from row 0 of the offsets (indexed by packed channel: a tail block stays in bounds).
+      Expr start = group_ == 4 ? kir::broadcast(input_load(4, gb_ * Expr(mr) + Expr(i), 1), l)
+                               : kir::broadcast(i32c(0), l);
+      for (int64_t v = 0; v < nv; ++v) init.push_back(kir::store(acc, at(i, v), start));
     }
-    Expr ocb = grp_ * Expr(p_.m / p_.group) + ob_ * Expr(nr);  // the block's first channel (may pass M in the tail)
-    std::vector<Stmt> init, update, out;
-    for (int64_t i = 0; i < rows; ++i) {
-      for (int64_t v = 0; v < nr / lanes; ++v) {
-        Expr a = kir::ramp(Expr(i * nr + v * lanes), Expr(int64_t{1}), static_cast<int>(lanes));
-        // dot4: from row 0 of the offsets (indexed by packed channel, so a tail block stays in bounds).
-        Expr start = group_ == 4 ? input_vector(4, gb_ * Expr(nr) + Expr(v * lanes), static_cast<int>(lanes))
-                                 : kir::broadcast(i32c(0), static_cast<int>(lanes));
-        init.push_back(kir::store(acc, a, start));
-      }
-      if (row_sums_) init.push_back(kir::store(rs, kir::ramp(Expr(i * lanes), Expr(int64_t{1}), lanes),
-                                               kir::broadcast(i32c(0), static_cast<int>(lanes))));
-    }
-    Expr kh = kir::var("kh"), kw = kir::var("kw"), c = kir::var("c");
-    Expr xrow = (((n_ * Expr(p_.group) + grp_) * Expr(cq_) + c) * Expr(hp_) + kh * Expr(p_.dh)) * Expr(wp_) +
-                kw * Expr(p_.dw);
-    Expr wbase = (((gb_ * Expr(p_.kh) + kh) * Expr(p_.kw) + kw) * Expr(cq_) + c) * Expr(nr * group_);
-    std::vector<Expr> wvec;
-    for (int64_t v = 0; v < nr / lanes; ++v)
-      wvec.push_back(input_vector(1, wbase + Expr(v * lanes * group_), static_cast<int>(lanes * group_)));
-    Expr ones = kir::broadcast(kir::make_const(kir::Type{DType::kI8, 1}, 1), static_cast<int>(lanes * group_));
-    for (int64_t i = 0; i < rows; ++i) {
-      Expr xg = kir::load(scratch_, xrow + base[i]);
-      for (int64_t v = 0; v < nr / lanes; ++v) {
-        Expr a = kir::ramp(Expr(i * nr + v * lanes), Expr(int64_t{1}), static_cast<int>(lanes));
-        update.push_back(kir::store(acc, a, kir::call(kir::Intrinsic::kDot, {kir::load(acc, a), xg, wvec[v]})));
-      }
-      if (row_sums_) {
-        Expr a = kir::ramp(Expr(i * lanes), Expr(int64_t{1}), static_cast<int>(lanes));
-        update.push_back(kir::store(rs, a, kir::call(kir::Intrinsic::kDot, {kir::load(rs, a), xg, ones})));
-      }
-    }
-    Stmt red = kir::for_loop(c, zero(), Expr(cq_), kir::ForKind::kSerial, kir::block(update));
-    red = kir::for_loop(kw, zero(), Expr(p_.kw), kir::ForKind::kSerial, red);
-    red = kir::for_loop(kh, zero(), Expr(p_.kh), kir::ForKind::kSerial, red);
+    if (row_sums_)
+      for (int64_t v = 0; v < nv; ++v)
+        init.push_back(kir::store(rs, kir::ramp(Expr(v * lanes), one(), l), kir::broadcast(i32c(0), l)));
 
-    // The epilogue: channel lanes vectorized (the tail block writes only its channels).
-    auto write_rows = [&](int64_t width) {
-      std::vector<Stmt> rows_out;
-      for (auto [off, w] : vector_pieces(width, static_cast<int>(lanes))) {
-        for (int64_t i = 0; i < rows; ++i) {
+    Expr kk = kir::var("k");
+    int64_t ksteps = taps_ * cq_;
+    Expr xbase = ((n_ * Expr(p_.group) + grp_) * Expr(ksteps) + kk) * Expr(padded_) + p0;
+    Expr wbase = (gb_ * Expr(ksteps) + kk) * Expr(mr);
+    Expr g = Expr(int64_t{group_});
+    std::vector<Expr> xv;
+    for (int64_t v = 0; v < nv; ++v) xv.push_back(kir::load(scratch_, kir::ramp(xbase + Expr(v * lanes), one(), l)));
+    for (int64_t i = 0; i < mr; ++i) {
+      Expr w = input_load(1, wbase + Expr(i), 1);
+      for (int64_t v = 0; v < nv; ++v)
+        update.push_back(kir::store(acc, at(i, v), kir::call(kir::Intrinsic::kDot, {kir::load(acc, at(i, v)), xv[v], w, g})));
+    }
+    if (row_sums_) {
+      Expr ones = kir::make_const(kir::Type{DType::kI32, 1}, 0x01010101);
+      for (int64_t v = 0; v < nv; ++v) {
+        Expr a = kir::ramp(Expr(v * lanes), one(), l);
+        update.push_back(kir::store(rs, a, kir::call(kir::Intrinsic::kDot, {kir::load(rs, a), xv[v], ones, g})));
+      }
+    }
+    Stmt red = kir::for_loop(kk, zero(), Expr(ksteps), kir::ForKind::kSerial, kir::block(update));
+
+    // The epilogue: output positions vectorized (contiguous in NCHW); the tail
+    // block writes only its channels, the last tile only its positions.
+    auto write = [&](int64_t rows, int64_t cols) {
+      std::vector<Stmt> out;
+      for (int64_t i = 0; i < rows; ++i) {
+        Expr oc = grp_ * Expr(mg_) + ob_ * Expr(mr) + Expr(i);
+        for (auto [off, w] : vector_pieces(cols, l)) {
           Expr j = kir::var("j");
-          Expr lane = Expr(off) + j;
-          Expr oc = ocb + lane;
-          Expr value = kir::load(acc, Expr(i * nr + off) + j);
-          if (row_sums_) value = value - ctx_.read(4, {Expr(int64_t{1}), gb_ * Expr(nr) + lane}) * kir::load(rs, Expr(i * lanes));
-          rows_out.push_back(kir::for_loop(j, zero(), Expr(w), kir::ForKind::kVectorized,
-                                           ctx_.write(0, {n_, oc, oh[i], ow[i]}, value)));
+          Expr p = p0 + Expr(off) + j;
+          Expr value = kir::load(res, Expr(i * width_ + off) + j);
+          if (row_sums_) value = value - input_load(4, Expr(padded_cols()) + gb_ * Expr(mr) + Expr(i), 1) *
+                                             kir::load(rs, Expr(off) + j);
+          // (p / ow, p % ow) flatten back to p: the stores are contiguous.
+          std::vector<Expr> idx{n_, oc, p_.oh == 1 ? zero() : p_.ow == 1 ? p : p / Expr(p_.ow),
+                                p_.ow == 1 ? zero() : p_.oh == 1 ? p : p % Expr(p_.ow)};
+          out.push_back(kir::for_loop(j, zero(), Expr(w), kir::ForKind::kVectorized, ctx_.write(0, idx, value)));
         }
       }
-      return kir::block(std::move(rows_out));
+      return kir::block(std::move(out));
     };
-    int64_t tail = mg_ - (blocks_ - 1) * nr;
-    Stmt epilogue = write_rows(nr);
-    if (tail != nr) {
-      Stmt last = write_rows(tail);
+    int64_t last_rows = mg_ - (blocks_ - 1) * mr, last_cols = positions_ - (tiles_ - 1) * width_;
+    auto by_cols = [&](int64_t rows) {
+      if (last_cols == width_) return write(rows, width_);
+      Stmt last = write(rows, last_cols);
+      return tiles_ == 1 ? last : kir::if_then_else(t == Expr(tiles_ - 1), last, write(rows, width_));
+    };
+    Stmt epilogue = by_cols(mr);
+    if (last_rows != mr) {
+      Stmt last = by_cols(last_rows);
       epilogue = blocks_ == 1 ? last : kir::if_then_else(ob_ == Expr(blocks_ - 1), last, epilogue);
     }
-    Stmt body = kir::block({kir::block(init), red, epilogue});
-    if (row_sums_) body = kir::allocate(rs, Expr(rows * lanes), body);
-    body = kir::allocate(acc, Expr(rows * nr), body);
-    for (auto it = lets.rbegin(); it != lets.rend(); ++it) body = kir::let_stmt(it->first, it->second, body);
-    return body;
+    std::vector<Stmt> copy;
+    for (int64_t i = 0; i < mr; ++i)
+      for (int64_t v = 0; v < nv; ++v) copy.push_back(kir::store(res, at(i, v), kir::load(acc, at(i, v))));
+    Stmt body = kir::block({kir::block(init), red, kir::block(copy), epilogue});
+    if (row_sums_) body = kir::allocate(rs, Expr(width_), body);
+    return kir::allocate(acc, Expr(mr * width_), kir::allocate(res, Expr(mr * width_), body));
   }
+
+  // The number of packed channels (a row of the offsets input).
+  int64_t padded_cols() const { return p_.group * blocks_ * mr_; }
 
   const LowerContext& ctx_;
   const ConvParams& p_;
-  int64_t nr_ = 1, lanes_ = 1, mg_ = 1, blocks_ = 1, cq_ = 1, hp_ = 1, wp_ = 1, xz_ = 0, mr_ = 1;
+  int64_t mr_ = 1, lanes_ = 1, width_ = 1, mg_ = 1, blocks_ = 1, cq_ = 1, taps_ = 1, positions_ = 1, tiles_ = 1,
+          padded_ = 1, xz_ = 0;
   int group_ = 4;
   DType xt_ = DType::kU8;
   bool row_sums_ = false;
@@ -240,52 +248,53 @@ bool conv_integer_tiled_applies(const ir::Node& node, const ConvParams& p, const
   return p.m / p.group >= 4;
 }
 
-int64_t conv_integer_block(const ConvParams& p, const KernelOptions& opts) {
-  return int8_tile(p, opts).nv * std::max(1, opts.f32_lanes);
-}
+int64_t conv_integer_block(const ConvParams&, const KernelOptions& opts) { return int8_tile(opts).mr; }
 
-std::string conv_integer_layout_name(int64_t nr, int group) {
-  return "ohwi" + std::to_string(nr) + "o" + std::to_string(group) + "k";
+std::string conv_integer_layout_name(int64_t mr, int group) {
+  return "o" + std::to_string(mr) + "k" + std::to_string(group);
 }
 
 std::string conv_integer_strategy(const PackedWeight& packed) {
   bool dot4 = packed.layout == conv_integer_layout_name(packed.block, 4);
   return std::string("int8 register tiles of ") +
          (dot4 ? "8-bit dot products (VNNI vpdpbusd / NEON sdot, udot)" : "int16 pair products (vpmaddwd / smlal)") +
-         ", activations repacked per call, weights packed at compile time (" + packed.layout + ")";
+         " over a per-call im2col of the activations, weights packed at compile time (" + packed.layout + ")";
 }
 
-PackedConvInteger pack_conv_integer_weight(const ir::Node& node, const ConvParams& p, int64_t nr, int group) {
+PackedConvInteger pack_conv_integer_weight(const ir::Node& node, const ConvParams& p, int64_t mr, int group) {
   const ir::Tensor& w = *node.inputs[1]->constant;
   const ir::Tensor& wz = *node.inputs[3]->constant;
   DType wt = w.type().dtype, xt = node.inputs[0]->type.dtype;
   int64_t xz = node.inputs[2]->constant->get_i64(0) + x_offset(xt);
-  int64_t mg = p.m / p.group, blocks = (mg + nr - 1) / nr, cq = (p.cg + group - 1) / group;
-  int64_t taps = p.kh * p.kw, k_padded = taps * cq * group;
-  ir::Shape shape{p.group * blocks, p.kh, p.kw, cq, nr, group};
+  int64_t mg = p.m / p.group, blocks = (mg + mr - 1) / mr, cq = (p.cg + group - 1) / group;
+  int64_t taps = p.kh * p.kw, ksteps = taps * cq, k_padded = ksteps * group;
+  int64_t cols = p.group * blocks * mr;  // packed channel order; the padding channels are 0
   PackedConvInteger out;
-  out.weights = ir::Tensor(ir::TensorType{group == 4 ? DType::kI8 : DType::kI16, shape});
-  int64_t cols = p.group * blocks * nr;  // packed channel order; the padding channels are 0
+  out.weights = ir::Tensor(ir::TensorType{DType::kI32, {p.group * blocks, ksteps, mr}});
   if (group == 4) out.offsets = ir::Tensor(ir::TensorType{DType::kI32, {2, cols}});
+  uint32_t* dst = reinterpret_cast<uint32_t*>(out.weights.mutable_data<int32_t>());
   for (int64_t oc = 0; oc < p.m; ++oc) {
     int64_t zero = wz.get_i64(wz.type().num_elements() == 1 ? 0 : oc);
-    int64_t g = oc / mg, r = oc % mg, blk = g * blocks + r / nr, j = r % nr;
+    int64_t g = oc / mg, r = oc % mg, blk = g * blocks + r / mr, i = r % mr;
     int64_t sum = 0;
-    for (int64_t y = 0; y < p.kh; ++y)
-      for (int64_t x = 0; x < p.kw; ++x)
-        for (int64_t ic = 0; ic < cq * group; ++ic) {
+    for (int64_t tap = 0; tap < taps; ++tap)
+      for (int64_t c = 0; c < cq; ++c) {
+        uint32_t packed = 0;
+        for (int64_t j = 0; j < group; ++j) {
           // The value in the kernel's form; a padding channel is the zero point.
-          int64_t raw = ic < p.cg ? w.get_i64(((oc * p.cg + ic) * p.kh + y) * p.kw + x) : zero;
+          int64_t ic = c * group + j;
+          int64_t raw = ic < p.cg ? w.get_i64((oc * p.cg + ic) * taps + tap) : zero;
           int64_t v = group == 4 ? raw + w_offset(wt) : raw - zero;
-          int64_t at = ((((blk * p.kh + y) * p.kw + x) * cq + ic / group) * nr + j) * group + ic % group;
-          if (group == 4) out.weights.mutable_data<int8_t>()[at] = static_cast<int8_t>(v);
-          else out.weights.mutable_data<int16_t>()[at] = static_cast<int16_t>(v);
           sum += v;
+          uint32_t bits = group == 4 ? static_cast<uint8_t>(v) : static_cast<uint16_t>(v);
+          packed |= bits << (group == 4 ? 8 * j : 16 * j);
         }
+        dst[(blk * ksteps + tap * cq + c) * mr + i] = packed;
+      }
     if (group == 4) {
       int64_t wz4 = zero + w_offset(wt);
-      out.offsets.mutable_data<int32_t>()[blk * nr + j] = static_cast<int32_t>(k_padded * xz * wz4 - xz * sum);
-      out.offsets.mutable_data<int32_t>()[cols + blk * nr + j] = static_cast<int32_t>(wz4);
+      out.offsets.mutable_data<int32_t>()[blk * mr + i] = static_cast<int32_t>(k_padded * xz * wz4 - xz * sum);
+      out.offsets.mutable_data<int32_t>()[cols + blk * mr + i] = static_cast<int32_t>(wz4);
     }
   }
   return out;

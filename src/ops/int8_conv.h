@@ -2,22 +2,25 @@
 // ConvInteger on kir dot products, its weights pre-packed at compile time
 // (passes/pack_weights).
 //
-// The activations are first repacked, per call, into a padded scratch of
-// 32-bit groups: four uint8 (the dot4 form: int8 activations offset by +128)
-// or two int16 (the pair form: x - x_zero_point). A tile of mr output
-// positions x nr output channels then accumulates dot(acc, group of x
-// broadcast, nr channels' groups of weights) over the window and channels.
-//   dot4 (opts.int8_dot4: VNNI, NEON dotprod): weights int8 (uint8 ones offset
-//     by -128), Wp[G * ceil(mg/nr), kh, kw, ceil(cg/4), nr, 4], padding
-//     channels = the weight zero point. The zero points are exact through
+// Per call, the activations become an im2col of 32-bit groups,
+// xq[n, g, tap, c, position] (positions padded to whole tiles): four uint8 (the
+// dot4 form; int8 activations offset by +128) or two int16 (the pair form:
+// x - x_zero_point), the window's padding holding the zero point's pattern. A
+// tile of mr output channels x nv vectors of output positions then accumulates
+// dot(acc, positions' groups, one channel's group broadcast) over the k steps
+// (tap, c); the epilogue stores whole vectors of positions (contiguous in NCHW).
+//   dot4 (opts.int8_dot4: VNNI, NEON dotprod): layout "o<mr>k4", weights int8
+//     (uint8 ones offset by -128) packed four to an int32,
+//     Wp[G * ceil(mg/mr), taps * ceil(cg/4), mr], padding channels = the weight
+//     zero point. The zero points are exact through
 //       sum (x - xz)(w - wz) = sum x*w - xz * sum w - wz * sum x + K * xz * wz
-//     with every padded element equal to its zero point: input 4 holds
-//     int32 [2, M]: row 0 the per-channel constant K*xz*wz - xz*sum(w),
-//     row 1 the (offset) weight zero points; sum x is accumulated only when
-//     some weight zero point is not 0.
-//   pairs (otherwise: AVX2/SSE vpmaddwd, NEON widening multiplies): weights
-//     int16 w - wz, Wp[G * ceil(mg/nr), kh, kw, ceil(cg/2), nr, 2], padding 0;
-//     no correction terms.
+//     with every padded element equal to its zero point: input 4 holds int32
+//     [2, G * ceil(mg/mr) * mr] by packed channel: row 0 the constant
+//     K*xz*wz - xz*sum(w), row 1 the (offset) weight zero points; sum x is
+//     accumulated only when some weight zero point is not 0.
+//   pairs (otherwise: AVX2/SSE vpmaddwd, NEON widening multiplies): layout
+//     "o<mr>k2", weights int16 w - wz packed two to an int32, padding 0; no
+//     correction terms.
 #pragma once
 
 #include <string>

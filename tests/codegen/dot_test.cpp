@@ -36,7 +36,7 @@ std::vector<std::string> runnable_cpus() {
 
 struct DotCase {
   DType a, b;     // operand element types (kI16 for pairs)
-  bool a_packed;  // a is one packed 32-bit group for every lane
+  int a_form;     // a is 0: G*L elements, 1: one packed 32-bit group for every lane, 2: L packed groups
   int lanes;
 };
 
@@ -66,14 +66,14 @@ void check_case(Jit& jit, const std::string& cpu, const DotCase& c, int seed) {
   std::vector<int32_t> acc(c.lanes), out(c.lanes, 0);
   for (int i = 0; i < c.lanes; ++i) acc[i] = static_cast<int32_t>(gen()) >> 4;
 
-  kir::Buffer ba = kir::make_buffer("a", c.a_packed ? (c.a == DType::kU8 ? DType::kU32 : DType::kI32) : c.a);
+  kir::Buffer ba = kir::make_buffer("a", c.a_form ? (c.a == DType::kU8 ? DType::kU32 : DType::kI32) : c.a);
   kir::Buffer bb = kir::make_buffer("b", c.b), bacc = kir::make_buffer("acc", DType::kI32);
   kir::Buffer bout = kir::make_buffer("out", DType::kI32);
   auto vec = [](const kir::Buffer& buf, int lanes) {
     return lanes == 1 ? kir::load(buf, Expr(int64_t{0})) : kir::load(buf, kir::ramp(Expr(int64_t{0}), Expr(int64_t{1}), lanes));
   };
-  Expr av = c.a_packed ? kir::load(ba, Expr(int64_t{0})) : vec(ba, n);
-  Expr d = kir::call(kir::Intrinsic::kDot, {vec(bacc, c.lanes), av, vec(bb, n)});
+  Expr av = c.a_form == 1 ? kir::load(ba, Expr(int64_t{0})) : vec(ba, c.a_form == 2 ? c.lanes : n);
+  Expr d = kir::call(kir::Intrinsic::kDot, {vec(bacc, c.lanes), av, vec(bb, n), Expr(int64_t{g})});
   kir::Func f;
   static int counter = 0;
   f.name = "dot_" + std::to_string(counter++);
@@ -86,13 +86,13 @@ void check_case(Jit& jit, const std::string& cpu, const DotCase& c, int seed) {
   for (int i = 0; i < c.lanes; ++i) {
     int64_t want = acc[i];
     for (int j = 0; j < g; ++j) {
-      int k = c.a_packed ? j : g * i + j;
+      int k = c.a_form == 1 ? j : g * i + j;
       int64_t x = element(c.a, a[k * es], es == 2 ? a[k * es + 1] : 0);
       int64_t y = element(c.b, b[(g * i + j) * es], es == 2 ? b[(g * i + j) * es + 1] : 0);
       want += x * y;
     }
     ASSERT_EQ(out[i], static_cast<int32_t>(want))
-        << cpu << " " << dtype_name(c.a) << " x " << dtype_name(c.b) << (c.a_packed ? " (broadcast)" : "")
+        << cpu << " " << dtype_name(c.a) << " x " << dtype_name(c.b) << " form " << c.a_form
         << " lanes " << c.lanes << " seed " << seed << " lane " << i;
   }
 }
@@ -105,10 +105,10 @@ TEST(Dot, ExactOnEveryX86Path) {
     ASSERT_TRUE(jit) << jit.status().message();
     std::vector<DotCase> cases;
     for (int lanes : {1, 4, 8, 16, 32})
-      for (bool packed : {false, true}) {
+      for (int form : {0, 1, 2}) {
         for (DType a : {DType::kU8, DType::kI8})
-          for (DType b : {DType::kU8, DType::kI8}) cases.push_back({a, b, packed, lanes});
-        cases.push_back({DType::kI16, DType::kI16, packed, lanes});
+          for (DType b : {DType::kU8, DType::kI8}) cases.push_back({a, b, form, lanes});
+        cases.push_back({DType::kI16, DType::kI16, form, lanes});
       }
     for (const DotCase& c : cases)
       for (int seed : {-1, 1, 2}) check_case(**jit, cpu, c, seed);

@@ -217,11 +217,10 @@ class KirInterpreter {
   // dot (kir::Intrinsic::kDot): lane l is acc + sum over j < G of a[G*l + j] * b[G*l + j].
   Val eval_dot(const kir::Call* op, kir::Type t) {
     Val acc = splat(eval(op->args[0]), t.lanes);
-    const kir::Expr& v = op->args[1].type().lanes > 1 || op->args[2].type().lanes == 1 ? op->args[1] : op->args[2];
-    int g = v.type().elem == DType::kI16 ? 2 : 4;
+    int g = static_cast<int>(*kir::as_const_int(op->args[3]));
     auto element = [&](const Val& x, int lane, int j) -> int64_t {
-      if (x.lanes() > 1) return x.i[g * lane + j];
-      uint32_t bits = static_cast<uint32_t>(x.i[0]);
+      if (dtype_size(x.t.elem) != 4) return x.i[g * lane + j];
+      uint32_t bits = static_cast<uint32_t>(x.i[x.lanes() == 1 ? 0 : lane]);
       if (g == 2) return static_cast<int16_t>(bits >> (16 * j));
       uint8_t byte = static_cast<uint8_t>(bits >> (8 * j));
       return x.t.elem == DType::kU32 ? int64_t{byte} : int64_t{static_cast<int8_t>(byte)};

@@ -84,18 +84,16 @@ llvm::Value* generic_dot(llvm::IRBuilder<>& b, llvm::Value* acc, Operand x, Oper
 
 llvm::Value* KernelEmitter::emit_dot(const kir::Call* op, const std::vector<llvm::Value*>& args) {
   int lanes = op->type.lanes;
-  const kir::Expr& va = op->args[1].type().lanes > 1 || op->args[2].type().lanes == 1 ? op->args[1] : op->args[2];
-  int g = va.type().elem == DType::kI16 ? 2 : 4;
+  int g = static_cast<int>(*kir::as_const_int(op->args[3]));
   llvm::Type* elem = g == 2 ? b_.getInt16Ty() : b_.getInt8Ty();
   auto* vec_t = llvm::FixedVectorType::get(elem, g * lanes);
   auto operand = [&](int i) -> Operand {
     kir::Type t = op->args[i].type();
     llvm::Value* v = args[i];
-    if (t.lanes == 1) {  // one packed group for every lane
-      llvm::Value* s = splat(v, lanes);
-      return {b_.CreateBitCast(s, vec_t), t.elem != DType::kU32};
-    }
-    return {v, t.elem != DType::kU8};
+    bool is_signed = t.elem != DType::kU32 && t.elem != DType::kU8;
+    if (dtype_size(t.elem) == 4)  // packed groups, one per lane or one for all
+      return {b_.CreateBitCast(t.lanes == 1 ? splat(v, lanes) : v, vec_t), is_signed};
+    return {v, is_signed};
   };
   Operand x = operand(1), y = operand(2);
   llvm::Value* acc = args[0];

@@ -83,8 +83,7 @@ class Int8ConvTiler {
           return kir::store(scratch_, row + ow, pack(n, grp, c, iy, ix, inside));
         };
         auto run = [&](const std::string& name, int64_t lo, int64_t hi, bool inside) {
-          return vector_loop(name, lo, hi, static_cast<int>(lanes_), true,
-                             [&](const Expr& ow) { return store(ow, inside); });
+          return vector_run(name, lo, hi, [&](const Expr& ow) { return store(ow, inside); });
         };
         // Output columns whose tap lies inside [0, w): [lo, hi).
         int64_t off = kw * p_.dw - p_.pl;
@@ -96,6 +95,26 @@ class Int8ConvTiler {
       }
     }
     return nest.build(kir::block(std::move(taps)), ctx_.opts.parallelize());
+  }
+
+  // make(i) for i in [lo, hi), vectorized: a loop over blocks of 4 vectors,
+  // then power-of-two pieces (no scalar tail: rows are short).
+  Stmt vector_run(const std::string& name, int64_t lo, int64_t hi, const std::function<Stmt(const Expr&)>& make) {
+    std::vector<Stmt> parts;
+    int64_t chunk = 4 * lanes_, blocks = (hi - lo) / chunk;
+    if (blocks > 0) {
+      Expr b = kir::var(name + "_b"), j = kir::var(name + "_v");
+      parts.push_back(kir::for_loop(b, zero(), Expr(blocks), kir::ForKind::kSerial,
+                                    kir::for_loop(j, zero(), Expr(chunk), kir::ForKind::kVectorized,
+                                                  make(Expr(lo) + b * Expr(chunk) + j))));
+    }
+    int64_t start = lo + blocks * chunk;
+    for (auto [off, w] : vector_pieces(hi - start, static_cast<int>(lanes_))) {
+      Expr j = kir::var(name + "_p");
+      parts.push_back(kir::for_loop(j, zero(), Expr(w), w > 1 ? kir::ForKind::kVectorized : kir::ForKind::kSerial,
+                                    make(Expr(start + off) + j)));
+    }
+    return kir::block(std::move(parts));
   }
 
   // One packed group: channels c*G + j of group grp at input (y, x), or the padding.
@@ -124,13 +143,27 @@ class Int8ConvTiler {
   Stmt compute() {
     LoopNest nest;
     n_ = nest.add("n", p_.n);
-    // Tiles innermost: a thread's run of tiles shares one block of weights.
-    Expr gbt = nest.add("gbt", p_.group * blocks_ * tiles_);
-    gb_ = tiles_ == 1 ? gbt : gbt / Expr(tiles_);
-    Expr t = tiles_ == 1 ? zero() : gbt % Expr(tiles_);
+    // Loop order: with a window (3x3, 7x7) whose activation panel (k steps x
+    // tile) fits L1, channel blocks run innermost so that the panel stays in
+    // L1 while every block of weights passes over it; otherwise (1x1 convs, big
+    // panels) tiles run innermost: a block's weights stay put and its output
+    // rows are written whole.
+    int64_t gbs = p_.group * blocks_;
+    bool blocks_inner = taps_ > 1 && taps_ * cq_ * width_ * 4 <= 32 * 1024;
+    Expr idx = nest.add("tile_block", tiles_ * gbs);
+    Expr t = blocks_inner ? (gbs == 1 ? idx : idx / Expr(gbs)) : (tiles_ == 1 ? zero() : idx % Expr(tiles_));
+    gb_ = blocks_inner ? (gbs == 1 ? zero() : idx % Expr(gbs)) : (tiles_ == 1 ? idx : idx / Expr(tiles_));
     grp_ = p_.group == 1 ? zero() : gb_ / Expr(blocks_);
     ob_ = p_.group == 1 ? gb_ : gb_ % Expr(blocks_);
-    return nest.build(tile(t), ctx_.opts.parallelize());
+    // The last tile computes only the vectors its positions need (7x7 maps:
+    // 49 positions = 48 + 1 would otherwise cost two whole tiles).
+    int64_t last_cols = positions_ - (tiles_ - 1) * width_;
+    Stmt body = tile(t, width_ / lanes_, width_);
+    if (last_cols != width_) {
+      Stmt last = tile(t, (last_cols + lanes_ - 1) / lanes_, last_cols);
+      body = tiles_ == 1 ? last : kir::if_then_else(t == Expr(tiles_ - 1), last, body);
+    }
+    return nest.build(body, ctx_.opts.parallelize());
   }
 
   // The load of `lanes` consecutive elements of a constant input from flat index `base`.
@@ -141,9 +174,10 @@ class Int8ConvTiler {
     return kir::load(ld->buffer, lanes == 1 ? base : kir::ramp(base, one(), lanes));
   }
 
-  // Tile t: all mr channels of block gb_ x width_ positions from t * width_.
-  Stmt tile(const Expr& t) {
-    int64_t mr = mr_, lanes = lanes_, nv = width_ / lanes_;
+  // Tile t: all mr channels of block gb_ x nv vectors of positions from t *
+  // width_, of which the first `cols` are stored.
+  Stmt tile(const Expr& t, int64_t nv, int64_t cols) {
+    int64_t mr = mr_, lanes = lanes_, stride = nv * lanes_;
     int l = static_cast<int>(lanes);
     Expr p0 = t * Expr(width_);
     kir::Buffer acc = kir::make_buffer("acc", DType::kI32);
@@ -151,7 +185,7 @@ class Int8ConvTiler {
     // The epilogue reads a copy: the accumulators see only whole aligned vectors,
     // which keeps them in registers (LLVM splits an array read at odd widths).
     kir::Buffer res = kir::make_buffer("res", DType::kI32);
-    auto at = [&](int64_t i, int64_t v) { return kir::ramp(Expr(i * width_ + v * lanes), one(), l); };
+    auto at = [&](int64_t i, int64_t v) { return kir::ramp(Expr(i * stride + v * lanes), one(), l); };
     std::vector<Stmt> init, update;
     for (int64_t i = 0; i < mr; ++i) {
       // dot4: from row 0 of the offsets (indexed by packed channel: a tail block stays in bounds).
@@ -193,9 +227,9 @@ class Int8ConvTiler {
         for (auto [off, w] : vector_pieces(cols, l)) {
           Expr j = kir::var("j");
           Expr p = p0 + Expr(off) + j;
-          Expr value = kir::load(res, Expr(i * width_ + off) + j);
+          Expr value = kir::load(res, Expr(i * stride + off) + j);
           if (row_sums_) value = value - input_load(4, Expr(padded_cols()) + gb_ * Expr(mr) + Expr(i), 1) *
-                                             kir::load(rs, Expr(off) + j);
+                                             kir::load(res, Expr(mr * stride + off) + j);
           // (p / ow, p % ow) flatten back to p: the stores are contiguous.
           std::vector<Expr> idx{n_, oc, p_.oh == 1 ? zero() : p_.ow == 1 ? p : p / Expr(p_.ow),
                                 p_.ow == 1 ? zero() : p_.oh == 1 ? p : p % Expr(p_.ow)};
@@ -204,23 +238,21 @@ class Int8ConvTiler {
       }
       return kir::block(std::move(out));
     };
-    int64_t last_rows = mg_ - (blocks_ - 1) * mr, last_cols = positions_ - (tiles_ - 1) * width_;
-    auto by_cols = [&](int64_t rows) {
-      if (last_cols == width_) return write(rows, width_);
-      Stmt last = write(rows, last_cols);
-      return tiles_ == 1 ? last : kir::if_then_else(t == Expr(tiles_ - 1), last, write(rows, width_));
-    };
-    Stmt epilogue = by_cols(mr);
+    int64_t last_rows = mg_ - (blocks_ - 1) * mr;
+    Stmt epilogue = write(mr, cols);
     if (last_rows != mr) {
-      Stmt last = by_cols(last_rows);
+      Stmt last = write(last_rows, cols);
       epilogue = blocks_ == 1 ? last : kir::if_then_else(ob_ == Expr(blocks_ - 1), last, epilogue);
     }
     std::vector<Stmt> copy;
     for (int64_t i = 0; i < mr; ++i)
       for (int64_t v = 0; v < nv; ++v) copy.push_back(kir::store(res, at(i, v), kir::load(acc, at(i, v))));
+    if (row_sums_)  // after the accumulators' copy
+      for (int64_t v = 0; v < nv; ++v)
+        copy.push_back(kir::store(res, at(mr, v), kir::load(rs, kir::ramp(Expr(v * lanes), one(), l))));
     Stmt body = kir::block({kir::block(init), red, kir::block(copy), epilogue});
-    if (row_sums_) body = kir::allocate(rs, Expr(width_), body);
-    return kir::allocate(acc, Expr(mr * width_), kir::allocate(res, Expr(mr * width_), body));
+    if (row_sums_) body = kir::allocate(rs, Expr(stride), body);
+    return kir::allocate(acc, Expr(mr * stride), kir::allocate(res, Expr((mr + 1) * stride), body));
   }
 
   // The number of packed channels (a row of the offsets input).

@@ -48,24 +48,12 @@ int64_t element(DType t, uint8_t lo, uint8_t hi) {
   return static_cast<int16_t>(lo | (hi << 8));
 }
 
-// Runs acc + dot(a, b) for one case on `jit`, with operand bytes from `seed`
-// (seed < 0: every a = 255 (or 127), every b = -128: the saturating pattern).
-void check_case(Jit& jit, const std::string& cpu, const DotCase& c, int seed) {
+// Compiles acc + dot(a, b) for one case on `jit` and runs it with operand bytes
+// from each seed (seed < 0: every element at its type's extreme (255, -128, -32768):
+// the pattern that saturates a 16-bit pair sum).
+void check_case(Jit& jit, const std::string& cpu, const DotCase& c, const std::vector<int>& seeds) {
   int g = group_of(c), n = g * c.lanes;
   size_t es = c.a == DType::kI16 ? 2 : 1;
-  std::mt19937 gen(static_cast<uint32_t>(seed + 7));
-  std::vector<uint8_t> a(n * es + 64), b(n * es + 64);
-  for (auto& v : a) v = static_cast<uint8_t>(gen());
-  for (auto& v : b) v = static_cast<uint8_t>(gen());
-  if (seed < 0) {
-    for (int i = 0; i < n; ++i) {
-      if (es == 1) a[i] = c.a == DType::kU8 ? 255 : 0x80, b[i] = c.b == DType::kU8 ? 255 : 0x80;
-      else a[2 * i] = 0, a[2 * i + 1] = 0x80, b[2 * i] = 0, b[2 * i + 1] = 0x80;
-    }
-  }
-  std::vector<int32_t> acc(c.lanes), out(c.lanes, 0);
-  for (int i = 0; i < c.lanes; ++i) acc[i] = static_cast<int32_t>(gen()) >> 4;
-
   kir::Buffer ba = kir::make_buffer("a", c.a_form ? (c.a == DType::kU8 ? DType::kU32 : DType::kI32) : c.a);
   kir::Buffer bb = kir::make_buffer("b", c.b), bacc = kir::make_buffer("acc", DType::kI32);
   kir::Buffer bout = kir::make_buffer("out", DType::kI32);
@@ -81,19 +69,33 @@ void check_case(Jit& jit, const std::string& cpu, const DotCase& c, int seed) {
   f.body = c.lanes == 1 ? kir::store(bout, Expr(int64_t{0}), d)
                         : kir::store(bout, kir::ramp(Expr(int64_t{0}), Expr(int64_t{1}), c.lanes), d);
   ASSERT_TRUE(jit.add(f).is_ok());
-  std::vector<void*> args = {a.data(), b.data(), acc.data(), out.data()};
-  ASSERT_TRUE(jit.run(f.name, args).is_ok());
-  for (int i = 0; i < c.lanes; ++i) {
-    int64_t want = acc[i];
-    for (int j = 0; j < g; ++j) {
-      int k = c.a_form == 1 ? j : g * i + j;
-      int64_t x = element(c.a, a[k * es], es == 2 ? a[k * es + 1] : 0);
-      int64_t y = element(c.b, b[(g * i + j) * es], es == 2 ? b[(g * i + j) * es + 1] : 0);
-      want += x * y;
+  for (int seed : seeds) {
+    std::mt19937 gen(static_cast<uint32_t>(seed + 7));
+    std::vector<uint8_t> a(n * es + 64), b(n * es + 64);
+    for (auto& v : a) v = static_cast<uint8_t>(gen());
+    for (auto& v : b) v = static_cast<uint8_t>(gen());
+    if (seed < 0) {
+      for (int i = 0; i < n; ++i) {
+        if (es == 1) a[i] = c.a == DType::kU8 ? 255 : 0x80, b[i] = c.b == DType::kU8 ? 255 : 0x80;
+        else a[2 * i] = 0, a[2 * i + 1] = 0x80, b[2 * i] = 0, b[2 * i + 1] = 0x80;
+      }
     }
-    ASSERT_EQ(out[i], static_cast<int32_t>(want))
-        << cpu << " " << dtype_name(c.a) << " x " << dtype_name(c.b) << " form " << c.a_form
-        << " lanes " << c.lanes << " seed " << seed << " lane " << i;
+    std::vector<int32_t> acc(c.lanes), out(c.lanes, 0);
+    for (int i = 0; i < c.lanes; ++i) acc[i] = static_cast<int32_t>(gen()) >> 4;
+    std::vector<void*> args = {a.data(), b.data(), acc.data(), out.data()};
+    ASSERT_TRUE(jit.run(f.name, args).is_ok());
+    for (int i = 0; i < c.lanes; ++i) {
+      int64_t want = acc[i];
+      for (int j = 0; j < g; ++j) {
+        int k = c.a_form == 1 ? j : g * i + j;
+        int64_t x = element(c.a, a[k * es], es == 2 ? a[k * es + 1] : 0);
+        int64_t y = element(c.b, b[(g * i + j) * es], es == 2 ? b[(g * i + j) * es + 1] : 0);
+        want += x * y;
+      }
+      ASSERT_EQ(out[i], static_cast<int32_t>(want))
+          << cpu << " " << dtype_name(c.a) << " x " << dtype_name(c.b) << " form " << c.a_form
+          << " lanes " << c.lanes << " seed " << seed << " lane " << i;
+    }
   }
 }
 
@@ -111,7 +113,7 @@ TEST(Dot, ExactOnEveryX86Path) {
         cases.push_back({DType::kI16, DType::kI16, form, lanes});
       }
     for (const DotCase& c : cases)
-      for (int seed : {-1, 1, 2}) check_case(**jit, cpu, c, seed);
+      check_case(**jit, cpu, c, {-1, 1, 2});
   }
 }
 

@@ -134,8 +134,15 @@ def test_layers_report_precision(compiled_quantized, name):
     assert all(layer["precision"] in ("int8", "fp32") and layer["precision_reason"] for layer in layers), layers
     integer = [layer for layer in layers if layer["ops"][0] in ("ConvInteger", "MatMulInteger")]
     assert integer and all(layer["precision"] == "int8" for layer in integer)
-    # ONNX Runtime's quantizer leaves no Conv/MatMul in float on these models.
-    assert not [layer for layer in layers if layer["ops"][0] in ("Conv", "MatMul")], layers
+    # ONNX Runtime's quantizer leaves no Conv/MatMul in float on these models; at level 3
+    # kiln runs MobileNetV2's depthwise convs in fp32 by choice (the fp32 depthwise kernel
+    # beats int8 plain loops) and says so.
+    floats = [layer for layer in layers if layer["ops"][0] in ("Conv", "MatMul")]
+    assert all(layer["precision"] == "fp32" and "depthwise" in layer["precision_reason"] for layer in floats)
+    assert bool(floats) == (name == "mobilenetv2_like_qdq"), floats
+    # The int8 convs name their register-tile kernel.
+    convs = [layer for layer in integer if layer["ops"][0] == "ConvInteger"]
+    assert all("int8 register tiles" in layer["strategy"] for layer in convs), convs
     text = harness.run_cli(["inspect", out]).stdout
     assert "precision" in text and "int8" in text
     assert integer[0]["kernel"] in text and integer[0]["precision_reason"] in text, text

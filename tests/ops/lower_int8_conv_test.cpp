@@ -163,7 +163,10 @@ TEST(Int8Conv, TiledKernelIsExactOnEveryPath) {
         };
         check(run_node(**node, inputs, opts, Runner::kInterpreter), "interpreter");
         check(run_node(**node, inputs, opts, Runner::kVectorizedInterpreter), "vectorized interpreter");
-        for (auto& [cpu, jit] : jits) check(run_node(**node, inputs, opts, Runner::kJit, jit.get()), "jit " + cpu);
+        // JIT on the CPUs whose vectors this tile shape is for (4 lanes: 128-bit code on x86-64-v3).
+        for (auto& [cpu, jit] : jits)
+          if ((opts.f32_lanes == 16) == (cpu == "sapphirerapids"))
+            check(run_node(**node, inputs, opts, Runner::kJit, jit.get()), "jit " + cpu);
       }
     }
   }

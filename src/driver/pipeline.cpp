@@ -102,7 +102,7 @@ Expected<codegen::ModelPlan> lower_graph(const ir::Graph& g, const ops::KernelOp
     plan.calls.push_back(std::move(call));
     passes::LayerPrecision precision = passes::layer_precision(groups[i], quantized);
     KernelSummary summary{name, {}, {}, ops::is_channels_last(*groups[i].anchor()) ? "NHWC" : "",
-                          precision.precision, precision.reason};
+                          precision.precision, precision.reason, {}};
     std::optional<ops::PackedWeight> packed = ops::packed_weight(*groups[i].anchor());
     if (packed && groups[i].anchor()->op == ir::OpKind::kConvInteger)
       summary.strategy = ops::conv_integer_strategy(*packed);

@@ -280,7 +280,7 @@ bool conv_integer_tiled_applies(const ir::Node& node, const ConvParams& p, const
   return p.m / p.group >= 4;
 }
 
-int64_t conv_integer_block(const ConvParams&, const KernelOptions& opts) { return int8_tile(opts).mr; }
+int64_t conv_integer_block(const KernelOptions& opts) { return int8_tile(opts).mr; }
 
 std::string conv_integer_layout_name(int64_t mr, int group) {
   return "o" + std::to_string(mr) + "k" + std::to_string(group);

@@ -39,9 +39,9 @@ int int8_group(const KernelOptions& opts);
 // Whether ConvInteger `node` runs the tiled kernel (level >= 3, constant
 // weights and zero points, at least 4 output channels per group).
 bool conv_integer_tiled_applies(const ir::Node& node, const ConvParams& p, const KernelOptions& opts);
-// The output-channel block the packed weights use.
-int64_t conv_integer_block(const ConvParams& p, const KernelOptions& opts);
-std::string conv_integer_layout_name(int64_t nr, int group);
+// The block of output channels (tile rows) the packed weights use, and its layout name.
+int64_t conv_integer_block(const KernelOptions& opts);
+std::string conv_integer_layout_name(int64_t mr, int group);
 // model.json's strategy of a tiled ConvInteger with these packed weights.
 std::string conv_integer_strategy(const PackedWeight& packed);
 
@@ -50,7 +50,7 @@ struct PackedConvInteger {
   ir::Tensor offsets;  // dot4 only (empty for pairs)
 };
 // Packs ConvInteger `node`'s constant weights for the tiled kernel.
-PackedConvInteger pack_conv_integer_weight(const ir::Node& node, const ConvParams& p, int64_t nr, int group);
+PackedConvInteger pack_conv_integer_weight(const ir::Node& node, const ConvParams& p, int64_t mr, int group);
 
 Expected<kir::Stmt> lower_conv_integer_tiled(const LowerContext& ctx, const ConvParams& p);
 

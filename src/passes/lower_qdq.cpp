@@ -362,7 +362,8 @@ std::optional<std::string> lower_layer(ir::Graph& g, Node* n, const ops::KernelO
   if (!w) return why;
   const Shape& ws = w->q.type().shape;
   if (!conv && ws.size() != 2) return "its weights " + w->q.type().str() + " are not a matrix";
-  if (conv && opts.level >= 3 && ws.size() == 4 && ws[0] / n->attrs.get_int("group", 1) < 4)
+  int64_t groups = conv ? n->attrs.get_int("group", 1) : 1;
+  if (conv && opts.level >= 3 && ws.size() == 4 && groups > 1 && ws[0] / groups < 4)
     return "depthwise (fewer than 4 output channels per group): the fp32 depthwise kernel is faster than int8 "
            "plain loops (the tiled int8 kernel needs blocks of output channels)";
   size_t oc_axis = conv ? 0 : 1;  // the weights' output-channel axis

@@ -32,8 +32,8 @@ namespace kiln::passes {
 //     Clip, which become the clamp), Requantize by x_scale * w_scale / y_scale
 //     computed in float32; otherwise a DequantizeLinear of the accumulator
 //     (int8 compute, float output).
-// "Best type for the hardware": at kernel level >= 3 a depthwise or narrow-
-// group Conv (fewer than 4 output channels per group) stays float with
+// "Best type for the hardware": at kernel level >= 3 a depthwise or narrow
+// grouped Conv (group > 1, fewer than 4 output channels per group) stays float with
 // dequantized weights: the tiled int8 kernel needs channel blocks, and the
 // fp32 depthwise kernel beats int8 plain loops.
 // Layers left in float (everything else in a quantized model: "mixed") keep

@@ -70,11 +70,11 @@ bool pack_winograd(ir::Graph& g, ir::Node& n, const ops::KernelOptions& opts) {
 void pack_conv_integer(ir::Graph& g, ir::Node& n, const ops::KernelOptions& opts) {
   Expected<ops::ConvParams> p = ops::conv_integer_params(n);
   if (!p || !ops::conv_integer_tiled_applies(n, *p, opts)) return;
-  int64_t nr = ops::conv_integer_block(*p, opts);
+  int64_t mr = ops::conv_integer_block(opts);
   int group = ops::int8_group(opts);
   const ir::Value* w = n.inputs[1];
-  ops::PackedConvInteger packed = ops::pack_conv_integer_weight(n, *p, nr, group);
-  ops::set_packed_weight(n.attrs, ops::conv_integer_layout_name(nr, group), w->type.shape);
+  ops::PackedConvInteger packed = ops::pack_conv_integer_weight(n, *p, mr, group);
+  ops::set_packed_weight(n.attrs, ops::conv_integer_layout_name(mr, group), w->type.shape);
   n.inputs[1] = g.add_constant(w->name + "_packed", std::move(packed.weights));
   if (group == 4) n.inputs.push_back(g.add_constant(w->name + "_offsets", std::move(packed.offsets)));
 }

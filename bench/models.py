@@ -91,11 +91,19 @@ def bert_like_768(seq: int = 128) -> onnx.ModelProto:
                                     vocab=1000, ffn=3072)
 
 
+def quantized(build):
+    """`build()`'s model quantized to QDQ by ONNX Runtime's quantizer as the generator does
+    (weights per-channel int8, activations per-tensor uint8 calibrated on seeded inputs)."""
+    return lambda: generate.quantize(build())
+
+
 BENCH_MODELS = {
     "resnet18_like_64": lambda: generate.build("resnet18_like", size=64),
     "resnet18_like_224": lambda: generate.build("resnet18_like", size=224),
     "resnet50_like_224": resnet50_like,
     "mobilenetv2_like_224": lambda: generate.build("mobilenetv2_like", size=224),
+    "resnet50_like_224_int8": quantized(resnet50_like),
+    "mobilenetv2_like_224_int8": quantized(lambda: generate.build("mobilenetv2_like", size=224)),
     "bert_like_768": bert_like_768,
     "conv3x3_256_56": conv_3x3_256,
     "matmul_512": matmul_512,

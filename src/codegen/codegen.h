@@ -70,6 +70,9 @@ Status link_shared_object(const std::string& object_bytes, const Target& target,
 class Jit {
  public:
   static Expected<std::unique_ptr<Jit>> create();
+  // A JIT that compiles for `target`'s CPU and features instead of the host's
+  // (tests of per-ISA code paths; the code must be runnable on the host).
+  static Expected<std::unique_ptr<Jit>> create(const Target& target);
   virtual ~Jit() = default;
   // Compiles `func` for the host CPU; afterwards run(func.name, args) calls it
   // with one pointer per parameter.

@@ -96,6 +96,16 @@ void write_tensors(JsonWriter& j, const std::vector<codegen::TensorInfo>& ts) {
   j.end_array();
 }
 
+// Whether the int8 kernels use 8-bit dot products (ops/int8_conv.h): VNNI at
+// the target's vector width, or NEON dotprod; otherwise int16 pairs.
+bool int8_dot4(const Target& t) {
+  auto has = [&](const char* f) {
+    return std::find(t.required_features.begin(), t.required_features.end(), f) != t.required_features.end();
+  };
+  if (t.arch == Arch::kAArch64) return has("dotprod");
+  return t.vector_bits >= 512 ? has("avx512vnni") : has("avxvnni") || (has("avx512vnni") && has("avx512vl"));
+}
+
 std::string strategy_for(int level) {
   switch (level) {
     case 1: return "plain loops";
@@ -174,6 +184,7 @@ Status compile_impl(const CompileOptions& o) {
   kopts.f32_lanes = std::max(1, target->f32_lanes());
   kopts.vector_registers = target->arch == Arch::kAArch64 || target->vector_bits >= 512 ? 32 : 16;
   kopts.channels_last = o.layout == "NHWC";
+  kopts.int8_dot4 = int8_dot4(*target);
   KILN_RETURN_IF_ERROR(driver::run_graph_passes(*graph, kopts));
 
   std::vector<driver::KernelSummary> kernels;

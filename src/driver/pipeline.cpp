@@ -7,6 +7,7 @@
 
 #include "lower/hoist_scratch.h"
 #include "lower/kernel_builder.h"
+#include "ops/int8_conv.h"
 #include "ops/layout.h"
 #include "ops/winograd.h"
 #include "passes/constant_fold.h"
@@ -52,7 +53,7 @@ std::string kernel_name(size_t index, const lower::FusedGroup& group) {
 
 Status run_graph_passes(ir::Graph& g, const ops::KernelOptions& opts) {
   maybe_dump(g, "import");
-  passes::lower_qdq(g);  // first: constant folding would dequantize the int8 weights
+  passes::lower_qdq(g, opts);  // first: constant folding would dequantize the int8 weights
   passes::eliminate_dead_code(g);
   KILN_RETURN_IF_ERROR(check(g, "lower_qdq"));
   KILN_RETURN_IF_ERROR(passes::fold_constants(g));
@@ -101,8 +102,10 @@ Expected<codegen::ModelPlan> lower_graph(const ir::Graph& g, const ops::KernelOp
     plan.calls.push_back(std::move(call));
     passes::LayerPrecision precision = passes::layer_precision(groups[i], quantized);
     KernelSummary summary{name, {}, {}, ops::is_channels_last(*groups[i].anchor()) ? "NHWC" : "",
-                          precision.precision, precision.reason};
+                          precision.precision, precision.reason, {}};
     std::optional<ops::PackedWeight> packed = ops::packed_weight(*groups[i].anchor());
+    if (packed && groups[i].anchor()->op == ir::OpKind::kConvInteger)
+      summary.strategy = ops::conv_integer_strategy(*packed);
     if (packed && ops::winograd_tile(*packed) > 0)
       summary.strategy = "Winograd F(" + std::to_string(ops::winograd_tile(*packed)) + "x" +
                          std::to_string(ops::winograd_tile(*packed)) + ", 3x3), weights transformed at compile time";

@@ -24,7 +24,7 @@ struct KernelSummary {
   std::string layout;  // "NHWC" for a layout="NHWC" anchor (--layout NHWC), else empty
   std::string precision = "fp32";  // "int8", "fp32", ... (passes/lower_qdq.h layer_precision)
   std::string precision_reason;    // why the kernel runs in that precision
-  std::string strategy;            // set where a layer's kernel differs from its level's default (Winograd)
+  std::string strategy;            // set where a layer's kernel differs from its level's default (Winograd, int8 tiles)
 };
 
 // Fuses, plans memory and lowers `g` (after run_graph_passes) into a plan

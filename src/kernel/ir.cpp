@@ -90,6 +90,7 @@ const char* intrinsic_name(Intrinsic f) {
     case Intrinsic::kAsin: return "asin";
     case Intrinsic::kAcos: return "acos";
     case Intrinsic::kAtan: return "atan";
+    case Intrinsic::kDot: return "dot";
   }
   return "?";
 }
@@ -303,6 +304,34 @@ Expr load(const Buffer& b, Expr index) {
   return Expr(std::make_shared<Load>(Type{b->elem, index.type().lanes}, b, std::move(index)));
 }
 
+namespace {
+
+// x when e is (x / c) * c, for a constant c > 0 and the same x node as `mod`'s x % c.
+const Binary* div_mul_of(const Expr& e, const Binary* mod) {
+  auto* mul = e.as<Binary>();
+  if (!mul || mul->op != BinOp::kMul) return nullptr;
+  auto* div = mul->a.as<Binary>();
+  const int64_t* c = as_const_int(mul->b);
+  const int64_t* cm = as_const_int(mod->b);
+  const int64_t* cd = div ? as_const_int(div->b) : nullptr;
+  if (!div || div->op != BinOp::kDiv || !c || !cm || !cd || *c != *cm || *cd != *c || *c <= 0) return nullptr;
+  return div->a.same_as(mod->a) ? div : nullptr;
+}
+
+// z + (x / c) * c + x % c -> z + x (and without z): C's truncating division
+// makes it an identity. Flat indices of (p / W, p % W) become p again, so a
+// loop over p addresses memory contiguously.
+Expr fold_div_mod(const Expr& a, const Expr& b) {
+  auto* mod = b.as<Binary>();
+  if (!mod || mod->op != BinOp::kMod) return Expr();
+  if (div_mul_of(a, mod)) return mod->a;
+  auto* add = a.as<Binary>();
+  if (add && add->op == BinOp::kAdd && div_mul_of(add->b, mod)) return add->a + mod->a;
+  return Expr();
+}
+
+}  // namespace
+
 Expr binary(BinOp op, Expr a, Expr b) {
   match_types(a, b, binop_name(op));
   Type t = a.type();
@@ -326,6 +355,7 @@ Expr binary(BinOp op, Expr a, Expr b) {
       case BinOp::kAdd:
         if (is_const_int(a, 0)) return b;
         if (is_const_int(b, 0)) return a;
+        if (Expr r = fold_div_mod(a, b)) return r;
         break;
       case BinOp::kSub:
         if (is_const_int(b, 0)) return a;
@@ -384,7 +414,31 @@ Expr cast(Type t, Expr v) {
   return Expr(std::make_shared<Cast>(t, std::move(v)));
 }
 
+namespace {
+
+// The operand checks of dot (see Intrinsic::kDot).
+Expr dot_call(std::vector<Expr> args) {
+  KILN_CHECK(args.size() == 4) << "dot takes 4 arguments, got " << args.size();
+  Type acc = args[0].type();
+  KILN_CHECK(acc.elem == DType::kI32) << "dot accumulates in int32, got " << acc.str();
+  const int64_t* g = as_const_int(args[3]);
+  KILN_CHECK(g && (*g == 2 || *g == 4)) << "dot's group size must be the immediate 2 or 4";
+  for (int i = 1; i <= 2; ++i) {
+    Type t = args[i].type();
+    bool packed = (t.lanes == 1 || t.lanes == acc.lanes) &&
+                  (t.elem == DType::kI32 || (t.elem == DType::kU32 && *g == 4));
+    bool elements = t.lanes == *g * acc.lanes &&
+                    (*g == 2 ? t.elem == DType::kI16 : t.elem == DType::kU8 || t.elem == DType::kI8);
+    KILN_CHECK(packed || elements) << "dot of " << acc.str() << " in groups of " << *g << ": operand " << t.str()
+                                   << " is neither " << *g << "x" << acc.lanes << " elements nor packed groups";
+  }
+  return Expr(std::make_shared<Call>(acc, Intrinsic::kDot, std::move(args)));
+}
+
+}  // namespace
+
 Expr call(Intrinsic f, std::vector<Expr> args) {
+  if (f == Intrinsic::kDot) return dot_call(std::move(args));
   size_t want = f == Intrinsic::kFma ? 3 : f == Intrinsic::kPow ? 2 : 1;
   KILN_CHECK(args.size() == want) << intrinsic_name(f) << " takes " << want << " arguments, got " << args.size();
   for (size_t i = 1; i < args.size(); ++i) match_types(args[0], args[i], intrinsic_name(f));

@@ -173,6 +173,15 @@ enum class Intrinsic : uint8_t {
   kFma,        // fma(a, b, c) = a*b + c, one rounding
   kNot,        // logical not of a bool
   kSin, kCos, kTan, kAsin, kAcos, kAtan,  // radians; asin/acos of |x| > 1 is NaN
+  // dot(acc, a, b, G): the integer dot product of the int8 kernels, exact
+  // (int32, wrapping): lane i of the int32 x L accumulator plus sum over j < G
+  // of a[G*i + j] * b[G*i + j]. G (an int64 immediate) is 4 for 8-bit elements,
+  // 2 for int16 ones. An operand is G*L elements (uint8/int8, or int16), or L
+  // 32-bit lanes each holding one group packed little-endian (uint32: four
+  // uint8; int32: four int8 or two int16), or one packed 32-bit group for every
+  // lane (a broadcast). Results never depend on the ISA (VNNI vpdpbusd, AVX2
+  // vpmaddwd, NEON sdot/udot or widening multiplies: codegen/llvm/emit_dot.cpp).
+  kDot,
 };
 const char* intrinsic_name(Intrinsic f);
 struct Call : ExprNode {

@@ -6,13 +6,17 @@
 // strides:ints(2) pads:ints(4: t, l, b, r) dilations:ints(2) group:i. Inputs
 // X[N,C,H,W] and W[M,C/group,kH,kW] (uint8 or int8 each), x_zero_point (X's
 // type, one element), w_zero_point (W's type, one element or [M]).
-// This is the plain (level 1/2) loop nest; a quantized layer's bias Add and
+// Packed (passes/pack_weights, level 3: ops/int8_conv.h), W is in the tiled
+// kernel's layout ("packed_shape" holds the logical one) and a fifth input
+// holds the dot4 form's per-channel corrections.
+// Levels 1/2 are a plain loop nest; a quantized layer's bias Add and
 // Requantize are elementwise consumers that fuse as its epilogue through
-// ctx.write, so a register-tiled int8 kernel can take over the lowering
-// without any change to the graph.
+// ctx.write, at every level.
 #include "ops/conv_params.h"
+#include "ops/int8_conv.h"
 #include "ops/op_families.h"
 #include "ops/quant_types.h"
+#include "ops/weight_layout.h"
 
 namespace kiln::ops {
 
@@ -39,10 +43,14 @@ Status check_zero_point(const ir::Node& node, int i, DType want, int64_t per_cha
   return Status::ok();
 }
 
+}  // namespace
+
 Expected<ConvParams> conv_integer_params(const ir::Node& node) {
-  KILN_RETURN_IF_ERROR(check_num_inputs(node, 4, 4));
+  std::optional<PackedWeight> packed = packed_weight(node);
+  KILN_RETURN_IF_ERROR(check_num_inputs(node, 4, packed ? 5 : 4));
   const ir::TensorType& x = node.inputs[0]->type;
-  const ir::TensorType& w = node.inputs[1]->type;
+  ir::TensorType w = node.inputs[1]->type;
+  if (packed) w = ir::TensorType{node.inputs[3]->type.dtype, packed->logical};
   if (x.rank() != 4) return Status::invalid(label(node) + " supports 2-D NCHW inputs only, got " + x.str());
   if (w.rank() != 4) return Status::invalid(label(node) + " weights must be 4-D [M, C/group, kH, kW], got " + w.str());
   if (!is_quantized_type(x.dtype) || !is_quantized_type(w.dtype))
@@ -76,8 +84,6 @@ Expected<ConvParams> conv_integer_params(const ir::Node& node) {
   return p;
 }
 
-}  // namespace
-
 // True when `v` is a constant whose elements are all zero (its subtraction can go).
 bool is_zero_constant(const ir::Value* v) {
   if (!v->is_constant()) return false;
@@ -107,6 +113,7 @@ Status infer_conv_integer(const ir::Node& node, std::vector<ir::TensorType>* out
 // vectorized without the column check (as the float Conv's level-2 path).
 Expected<Stmt> lower_conv_integer(const LowerContext& ctx) {
   KILN_ASSIGN_OR_RETURN(ConvParams p, conv_integer_params(ctx.node));
+  if (packed_weight(ctx.node)) return lower_conv_integer_tiled(ctx, p);
   int64_t mg = p.m / p.group;
   LoopNest nest;
   Expr n = nest.add("n", p.n);

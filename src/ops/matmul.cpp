@@ -10,6 +10,29 @@ namespace kiln::ops {
 using kir::Expr;
 using kir::Stmt;
 
+Expected<MatMulParams> matmul_shapes(const std::string& op, const ir::TensorType& a, const ir::TensorType& b) {
+  if (a.rank() == 0 || b.rank() == 0)
+    return Status::invalid(op + " inputs must have rank >= 1, got " + a.str() + " and " + b.str());
+  MatMulParams p;
+  p.a_vec = a.rank() == 1;
+  p.b_vec = b.rank() == 1;
+  ir::Shape as = p.a_vec ? ir::Shape{1, a.shape[0]} : a.shape;
+  ir::Shape bs = p.b_vec ? ir::Shape{b.shape[0], 1} : b.shape;
+  p.m = as[as.size() - 2];
+  p.k = as.back();
+  p.n = bs.back();
+  if (bs[bs.size() - 2] != p.k)
+    return Status::invalid(op + " inner dimensions differ: " + a.str() + " x " + b.str() + " (" +
+                           std::to_string(p.k) + " vs " + std::to_string(bs[bs.size() - 2]) + ")");
+  p.a_batch.assign(as.begin(), as.end() - 2);
+  p.b_batch.assign(bs.begin(), bs.end() - 2);
+  auto batch = broadcast_shapes(p.a_batch, p.b_batch);
+  if (!batch) return Status::invalid(op + " batch dimensions of " + a.str() + " and " + b.str() + ": " +
+                                     batch.status().message());
+  p.batch = *batch;
+  return p;
+}
+
 Expected<MatMulParams> matmul_params(const ir::Node& node) {
   KILN_RETURN_IF_ERROR(check_num_inputs(node, 2, 2));
   const ir::TensorType& a = node.inputs[0]->type;
@@ -22,26 +45,7 @@ Expected<MatMulParams> matmul_params(const ir::Node& node) {
   if (a.dtype != b.dtype)
     return Status::invalid("MatMul needs both inputs of one dtype, got " + a.str() + " and " + b.str());
   if (a.dtype == DType::kBool) return Status::invalid("MatMul does not take bool inputs (" + a.str() + ")");
-  if (a.rank() == 0 || b.rank() == 0)
-    return Status::invalid("MatMul inputs must have rank >= 1, got " + a.str() + " and " + b.str());
-  MatMulParams p;
-  p.a_vec = a.rank() == 1;
-  p.b_vec = b.rank() == 1;
-  ir::Shape as = p.a_vec ? ir::Shape{1, a.shape[0]} : a.shape;
-  ir::Shape bs = p.b_vec ? ir::Shape{b.shape[0], 1} : b.shape;
-  p.m = as[as.size() - 2];
-  p.k = as.back();
-  p.n = bs.back();
-  if (bs[bs.size() - 2] != p.k)
-    return Status::invalid("MatMul inner dimensions differ: " + a.str() + " x " + b.str() + " (" +
-                           std::to_string(p.k) + " vs " + std::to_string(bs[bs.size() - 2]) + ")");
-  p.a_batch.assign(as.begin(), as.end() - 2);
-  p.b_batch.assign(bs.begin(), bs.end() - 2);
-  auto batch = broadcast_shapes(p.a_batch, p.b_batch);
-  if (!batch) return Status::invalid("MatMul batch dimensions of " + a.str() + " and " + b.str() + ": " +
-                                     batch.status().message());
-  p.batch = *batch;
-  return p;
+  return matmul_shapes("MatMul", a, b);
 }
 
 namespace {

@@ -36,23 +36,7 @@ Expected<MatMulParams> matmul_integer_params(const ir::Node& node) {
   const ir::TensorType& b = node.inputs[1]->type;
   if (!is_quantized_type(a.dtype) || !is_quantized_type(b.dtype))
     return Status::invalid("MatMulInteger needs uint8 or int8 inputs, got " + a.str() + " and " + b.str());
-  if (a.rank() == 0 || b.rank() == 0)
-    return Status::invalid("MatMulInteger inputs must have rank >= 1, got " + a.str() + " and " + b.str());
-  MatMulParams p;
-  p.a_vec = a.rank() == 1;
-  p.b_vec = b.rank() == 1;
-  ir::Shape as = p.a_vec ? ir::Shape{1, a.shape[0]} : a.shape;
-  ir::Shape bs = p.b_vec ? ir::Shape{b.shape[0], 1} : b.shape;
-  p.m = as[as.size() - 2];
-  p.k = as.back();
-  p.n = bs.back();
-  if (bs[bs.size() - 2] != p.k)
-    return Status::invalid("MatMulInteger inner dimensions differ: " + a.str() + " x " + b.str());
-  p.a_batch.assign(as.begin(), as.end() - 2);
-  p.b_batch.assign(bs.begin(), bs.end() - 2);
-  auto batch = broadcast_shapes(p.a_batch, p.b_batch);
-  if (!batch) return Status::invalid("MatMulInteger batch dimensions: " + batch.status().message());
-  p.batch = *batch;
+  KILN_ASSIGN_OR_RETURN(MatMulParams p, matmul_shapes("MatMulInteger", a, b));
   KILN_RETURN_IF_ERROR(check_zero_point(node, 2, a.dtype, p.m, !p.a_vec));
   KILN_RETURN_IF_ERROR(check_zero_point(node, 3, b.dtype, p.n, !p.b_vec));
   return p;

@@ -18,6 +18,10 @@ struct KernelOptions {
   int f32_lanes = 8;      // vector width in f32 elements (target vector_bits / 32)
   int vector_registers = 16;  // vector registers for register tiles (AVX2: 16; AVX-512, NEON: 32)
   bool channels_last = false; // --layout NHWC: convolution-type ops compute in NHWC (passes/convert_layout)
+  // The level-3 int8 Conv/MatMul kernels' multiply-accumulate: groups of four
+  // 8-bit products (AVX-512 VNNI, AVX-VNNI, NEON dotprod: one instruction), or
+  // pairs of 16-bit products (operands widened to int16: AVX2/SSE vpmaddwd, NEON smlal).
+  bool int8_dot4 = false;
   bool vectorize() const { return level >= 2; }
   bool parallelize() const { return level >= 2; }
 };

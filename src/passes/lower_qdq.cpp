@@ -351,7 +351,7 @@ Tensor int_tensor(DType t, const Shape& shape, const std::vector<int64_t>& v) {
 }
 
 // Rewrites float Conv/MatMul `n` into an integer layer; returns the reason when it does not.
-std::optional<std::string> lower_layer(ir::Graph& g, Node* n) {
+std::optional<std::string> lower_layer(ir::Graph& g, Node* n, const ops::KernelOptions& opts) {
   std::string why;
   bool conv = n->op == OpKind::kConv;
   Value* y = n->outputs[0];
@@ -362,6 +362,10 @@ std::optional<std::string> lower_layer(ir::Graph& g, Node* n) {
   if (!w) return why;
   const Shape& ws = w->q.type().shape;
   if (!conv && ws.size() != 2) return "its weights " + w->q.type().str() + " are not a matrix";
+  int64_t groups = conv ? n->attrs.get_int("group", 1) : 1;
+  if (conv && opts.level >= 3 && ws.size() == 4 && groups > 1 && ws[0] / groups < 4)
+    return "depthwise (fewer than 4 output channels per group): the fp32 depthwise kernel is faster than int8 "
+           "plain loops (the tiled int8 kernel needs blocks of output channels)";
   size_t oc_axis = conv ? 0 : 1;  // the weights' output-channel axis
   size_t channels = ws[oc_axis];
   auto sw = tensor_along_axis(w->scale, ws, oc_axis);
@@ -499,7 +503,7 @@ std::string precision_name(DType t) {
 
 }  // namespace
 
-void lower_qdq(ir::Graph& g) {
+void lower_qdq(ir::Graph& g, const ops::KernelOptions& opts) {
   if (!has_quantization(g)) return;
   for (bool changed = true; changed;) {
     changed = false;
@@ -514,7 +518,7 @@ void lower_qdq(ir::Graph& g) {
   for (Node* n : node_list(g)) {
     if (n->op != OpKind::kConv && n->op != OpKind::kMatMul) continue;
     if (!reads_dequantized(n)) continue;
-    if (std::optional<std::string> why = lower_layer(g, n)) n->attrs.set(kWhyFp32, *why);
+    if (std::optional<std::string> why = lower_layer(g, n, opts)) n->attrs.set(kWhyFp32, *why);
   }
   g.topo_sort();
 }
@@ -542,8 +546,9 @@ LayerPrecision layer_precision(const lower::FusedGroup& group, bool quantized) {
   }
   std::string mixed = "runs in fp32 between DequantizeLinear and QuantizeLinear (mixed)";
   if (a->op == OpKind::kConvInteger || a->op == OpKind::kMatMulInteger) {
+    // (Input 3, the weights' zero point, has their type also when they are packed.)
     std::string r = std::string(dtype_name(a->inputs[0]->type.dtype)) + " activations x " +
-                    dtype_name(a->inputs[1]->type.dtype) + " weights (" +
+                    dtype_name(a->inputs[3]->type.dtype) + " weights (" +
                     (a->inputs[3]->type.num_elements() > 1 ? "per-channel zero points, " : "") + "int32 accumulation)";
     const Node* rq = nullptr;
     for (const Node* n : group.nodes)

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "ir/graph.h"
+#include "ops/op_info.h"
 #include "lower/kernel_builder.h"
 
 namespace kiln::passes {
@@ -31,12 +32,16 @@ namespace kiln::passes {
 //     Clip, which become the clamp), Requantize by x_scale * w_scale / y_scale
 //     computed in float32; otherwise a DequantizeLinear of the accumulator
 //     (int8 compute, float output).
+// "Best type for the hardware": at kernel level >= 3 a depthwise or narrow
+// grouped Conv (group > 1, fewer than 4 output channels per group) stays float with
+// dequantized weights: the tiled int8 kernel needs channel blocks, and the
+// fp32 depthwise kernel beats int8 plain loops.
 // Layers left in float (everything else in a quantized model: "mixed") keep
 // their Q/DQ at the edges; a Conv/MatMul that step 3 declined carries the
 // reason in its attribute kWhyFp32.
 // Leaves: no Conv/MatMul of step 3's form; every integer layer accumulates
 // sum((x - x_zero_point) * (w - w_zero_point)) exactly in int32.
-void lower_qdq(ir::Graph& g);
+void lower_qdq(ir::Graph& g, const ops::KernelOptions& opts = {});
 
 // The attribute on a float Conv/MatMul of a quantized model that says why it stays float.
 inline constexpr const char* kWhyFp32 = "why_fp32";

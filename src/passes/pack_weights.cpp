@@ -5,6 +5,7 @@
 
 #include "ops/conv_params.h"
 #include "ops/conv_transpose_params.h"
+#include "ops/int8_conv.h"
 #include "ops/layout.h"
 #include "ops/matmul_params.h"
 #include "ops/op_families.h"
@@ -64,6 +65,20 @@ bool pack_winograd(ir::Graph& g, ir::Node& n, const ops::KernelOptions& opts) {
   return true;
 }
 
+// A ConvInteger's weights in the layout of the tiled int8 kernel, and its
+// dot4 corrections as a fifth input (ops/int8_conv.h).
+void pack_conv_integer(ir::Graph& g, ir::Node& n, const ops::KernelOptions& opts) {
+  Expected<ops::ConvParams> p = ops::conv_integer_params(n);
+  if (!p || !ops::conv_integer_tiled_applies(n, *p, opts)) return;
+  int64_t mr = ops::conv_integer_block(opts);
+  int group = ops::int8_group(opts);
+  const ir::Value* w = n.inputs[1];
+  ops::PackedConvInteger packed = ops::pack_conv_integer_weight(n, *p, mr, group);
+  ops::set_packed_weight(n.attrs, ops::conv_integer_layout_name(mr, group), w->type.shape);
+  n.inputs[1] = g.add_constant(w->name + "_packed", std::move(packed.weights));
+  if (group == 4) n.inputs.push_back(g.add_constant(w->name + "_offsets", std::move(packed.offsets)));
+}
+
 }  // namespace
 
 void pack_weights(ir::Graph& g, const ops::KernelOptions& opts) {
@@ -71,6 +86,10 @@ void pack_weights(ir::Graph& g, const ops::KernelOptions& opts) {
   int64_t nr = ops::register_tile(opts).nr;
   for (const auto& node : g.nodes()) {
     ir::Node& n = *node;
+    if (n.op == ir::OpKind::kConvInteger && !n.attrs.has("packed")) {
+      pack_conv_integer(g, n, opts);
+      continue;
+    }
     if (!packable(n) || pack_winograd(g, n, opts)) continue;
     if (ops::is_channels_last(n)) {
       pack_channels_last(g, n, opts);

@@ -49,5 +49,27 @@ TEST(StridedLoad, PicksEveryStrideThElement) {
   }
 }
 
+TEST(StridedLoad, BytesToo) {
+  // The int8 kernels' im2col reads uint8 rows at the conv's stride.
+  auto jit = Jit::create();
+  ASSERT_TRUE(jit) << jit.status().message();
+  for (int64_t stride : {2, 3}) {
+    kir::Buffer in = kir::make_buffer("in", DType::kU8), out = kir::make_buffer("out", DType::kU8);
+    Expr j = kir::var("j");
+    kir::Func f;
+    f.name = "strided_u8_" + std::to_string(stride);
+    f.params = {in, out};
+    f.body = kir::for_loop(j, Expr(int64_t{0}), Expr(int64_t{16}), kir::ForKind::kVectorized,
+                           kir::store(out, j, kir::load(in, j * Expr(stride))));
+    f = kir::vectorize_loops(f);
+    ASSERT_TRUE((*jit)->add(f).is_ok());
+    std::vector<uint8_t> src(64), dst(16, 0);
+    for (size_t i = 0; i < src.size(); ++i) src[i] = static_cast<uint8_t>(200 + i);
+    std::vector<void*> args = {src.data(), dst.data()};
+    ASSERT_TRUE((*jit)->run(f.name, args).is_ok());
+    for (int l = 0; l < 16; ++l) EXPECT_EQ(dst[l], src[l * stride]) << f.name << " lane " << l;
+  }
+}
+
 }  // namespace
 }  // namespace kiln::codegen

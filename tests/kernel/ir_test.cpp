@@ -20,6 +20,20 @@ TEST(KernelIr, FoldsIntConstants) {
   EXPECT_EQ(*as_const_int(int_imm(250, Type{DType::kU8, 1}) + int_imm(10, Type{DType::kU8, 1})), 4);
 }
 
+TEST(KernelIr, DivModOfOneValueFlattensBack) {
+  // A flat index of (p / w, p % w) is p again (truncating division: for every p),
+  // so loops over p address memory contiguously.
+  Expr p = var("p"), z = var("z");
+  EXPECT_TRUE(((p / Expr(7)) * Expr(7) + p % Expr(7)).same_as(p));
+  Expr flat = z + (p / Expr(7)) * Expr(7) + p % Expr(7);
+  auto* add = flat.as<Binary>();
+  ASSERT_NE(add, nullptr);
+  EXPECT_TRUE(add->a.same_as(z) && add->b.same_as(p));
+  // Different divisors or values stay as written.
+  EXPECT_EQ(((p / Expr(7)) * Expr(7) + p % Expr(5)).kind(), NodeKind::kBinary);
+  EXPECT_FALSE(((p / Expr(7)) * Expr(7) + z % Expr(7)).same_as(p));
+}
+
 TEST(KernelIr, FoldsFloatConstantsInF32) {
   Expr e = float_imm(0.1) + float_imm(0.2);
   auto* f = e.as<FloatImm>();

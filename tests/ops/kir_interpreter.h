@@ -40,6 +40,8 @@ class KirInterpreter {
       case DType::kI8: return static_cast<int8_t>(v);
       case DType::kU8: return static_cast<uint8_t>(v);
       case DType::kI32: return static_cast<int32_t>(v);
+      case DType::kU32: return static_cast<uint32_t>(v);
+      case DType::kI16: return static_cast<int16_t>(v);
       case DType::kBool: return v != 0;
       default: return v;
     }
@@ -74,6 +76,8 @@ class KirInterpreter {
       case DType::kF64: { double x; std::memcpy(&x, p, 8); return x; }
       case DType::kI64: { int64_t x; std::memcpy(&x, p, 8); return static_cast<double>(x); }
       case DType::kI32: { int32_t x; std::memcpy(&x, p, 4); return x; }
+      case DType::kU32: { uint32_t x; std::memcpy(&x, p, 4); return x; }
+      case DType::kI16: { int16_t x; std::memcpy(&x, p, 2); return x; }
       case DType::kI8: return static_cast<int8_t>(*p);
       case DType::kU8: return *p;
       case DType::kBool: return *p != 0;
@@ -96,7 +100,9 @@ class KirInterpreter {
       case DType::kF32: { float x = static_cast<float>(v.as_f(l)); std::memcpy(p, &x, 4); break; }
       case DType::kF64: { double x = v.as_f(l); std::memcpy(p, &x, 8); break; }
       case DType::kI64: { int64_t x = v.i[l]; std::memcpy(p, &x, 8); break; }
-      case DType::kI32: { int32_t x = static_cast<int32_t>(v.i[l]); std::memcpy(p, &x, 4); break; }
+      case DType::kI32:
+      case DType::kU32: { uint32_t x = static_cast<uint32_t>(v.i[l]); std::memcpy(p, &x, 4); break; }
+      case DType::kI16: { int16_t x = static_cast<int16_t>(v.i[l]); std::memcpy(p, &x, 2); break; }
       case DType::kI8:
       case DType::kU8: *p = static_cast<uint8_t>(v.i[l]); break;
       case DType::kBool: *p = v.i[l] != 0; break;
@@ -208,8 +214,30 @@ class KirInterpreter {
     return r;
   }
 
+  // dot (kir::Intrinsic::kDot): lane l is acc + sum over j < G of a[G*l + j] * b[G*l + j].
+  Val eval_dot(const kir::Call* op, kir::Type t) {
+    Val acc = splat(eval(op->args[0]), t.lanes);
+    int g = static_cast<int>(*kir::as_const_int(op->args[3]));
+    auto element = [&](const Val& x, int lane, int j) -> int64_t {
+      if (dtype_size(x.t.elem) != 4) return x.i[g * lane + j];
+      uint32_t bits = static_cast<uint32_t>(x.i[x.lanes() == 1 ? 0 : lane]);
+      if (g == 2) return static_cast<int16_t>(bits >> (16 * j));
+      uint8_t byte = static_cast<uint8_t>(bits >> (8 * j));
+      return x.t.elem == DType::kU32 ? int64_t{byte} : int64_t{static_cast<int8_t>(byte)};
+    };
+    Val a = eval(op->args[1]), b = eval(op->args[2]);
+    Val r = make(t);
+    for (int l = 0; l < t.lanes; ++l) {
+      int64_t sum = acc.i[l];
+      for (int j = 0; j < g; ++j) sum += element(a, l, j) * element(b, l, j);
+      r.i[l] = wrap_int(DType::kI32, sum);
+    }
+    return r;
+  }
+
   Val eval_call(const kir::Call* op, kir::Type t) {
     using kir::Intrinsic;
+    if (op->func == Intrinsic::kDot) return eval_dot(op, t);
     std::vector<Val> args;
     for (const kir::Expr& a : op->args) args.push_back(splat(eval(a), t.lanes));
     Val r = make(t);

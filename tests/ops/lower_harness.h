@@ -145,9 +145,10 @@ inline const char* runner_name(Runner r) {
   return r == Runner::kInterpreter ? "interpreter" : r == Runner::kVectorizedInterpreter ? "vectorized interpreter" : "jit";
 }
 
-// Runs the node's kernel on `inputs` and returns output 0's values.
+// Runs the node's kernel on `inputs` and returns output 0's values (the JIT
+// runner on `jit`, or on the shared host JIT).
 inline std::vector<double> run_node(const ir::Node& node, const std::vector<HostTensor>& inputs,
-                                    const KernelOptions& opts, Runner runner) {
+                                    const KernelOptions& opts, Runner runner, codegen::Jit* jit = nullptr) {
   kir::Func f = lower_node(node, opts);
   if (runner != Runner::kInterpreter) f = kir::vectorize_loops(f);
   std::vector<HostTensor> bufs = inputs;
@@ -156,7 +157,7 @@ inline std::vector<double> run_node(const ir::Node& node, const std::vector<Host
     bufs.push_back(h);
   }
   if (runner == Runner::kJit) {
-    codegen::Jit* jit = shared_jit();
+    if (!jit) jit = shared_jit();
     if (!jit) return {};
     Status st = jit->add(f);
     EXPECT_TRUE(st.is_ok()) << st.message() << "\n" << kir::to_string(f);

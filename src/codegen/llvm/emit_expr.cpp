@@ -205,7 +205,7 @@ llvm::Value* KernelEmitter::emit_load(const kir::Load* op) {
   } else if (auto* r = op->index.as<kir::Ramp>(); r && kir::as_const_int(r->stride) && *kir::as_const_int(r->stride) == 1) {
     llvm::Type* vt = llvm::FixedVectorType::get(mt, lanes);
     v = b_.CreateAlignedLoad(vt, element_ptr(op->buffer, emit(r->base)), align);
-  } else if (const int64_t* st = strided_ramp(op->index); st && op->type.is_float()) {
+  } else if (const int64_t* st = strided_ramp(op->index); st && !op->type.is_bool()) {
     // A small constant stride (stride-2 convs and pools): one contiguous load
     // of exactly the spanned elements, then every st-th lane, instead of a gather.
     int64_t span = (lanes - 1) * *st + 1;
@@ -282,6 +282,7 @@ llvm::Value* KernelEmitter::emit_call(const kir::Call* op) {
       if (is_unsigned(t.elem)) return args[0];
       return b_.CreateIntrinsic(llvm::Intrinsic::abs, {args[0]->getType()}, {args[0], b_.getFalse()});
     case Intrinsic::kNot: return b_.CreateNot(args[0]);
+    case Intrinsic::kDot: return emit_dot(op, args);
   }
   return nullptr;
 }

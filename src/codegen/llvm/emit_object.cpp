@@ -25,7 +25,7 @@ Expected<std::string> emit_object(const ModelPlan& plan, const Target& target, c
   module.setDataLayout(tm->createDataLayout());
 
   bool dump_kernel = dump_ir_requested("kernel");
-  KernelEmitter emitter(module);
+  KernelEmitter emitter(module, *tm);
   for (const kir::Func& f : plan.funcs) {
     if (dump_kernel) std::cerr << kir::to_string(f);
     llvm::Function* fn = emitter.emit_kernel(f);

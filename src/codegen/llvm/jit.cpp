@@ -14,6 +14,7 @@
 #include "llvm/IR/Verifier.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
+#include "llvm/TargetParser/SubtargetFeature.h"
 
 namespace kiln::codegen {
 namespace {
@@ -42,7 +43,7 @@ class LlvmJit final : public Jit {
     module->setTargetTriple(tm_->getTargetTriple().str());
     module->setDataLayout(jit_->getDataLayout());
     if (dump_ir_requested("kernel")) std::cerr << kir::to_string(func);
-    KernelEmitter emitter(*module);
+    KernelEmitter emitter(*module, *tm_);
     llvm::Function* kernel = emitter.emit_kernel(func);
 
     std::string wrapper_name = "kiln_jit_entry_" + std::to_string(counter_++);
@@ -96,10 +97,16 @@ class LlvmJit final : public Jit {
 
 }  // namespace
 
-Expected<std::unique_ptr<Jit>> Jit::create() {
+namespace {
+
+Expected<std::unique_ptr<Jit>> create_jit(const Target* target) {
   initialize_llvm_targets();
   auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!jtmb) return from_llvm(jtmb.takeError(), "JIT: detecting the host");
+  if (target) {
+    jtmb->setCPU(target->cpu);
+    jtmb->getFeatures() = llvm::SubtargetFeatures(target->features);
+  }
   jtmb->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
   auto tm = jtmb->createTargetMachine();
   if (!tm) return from_llvm(tm.takeError(), "JIT: creating the host target machine");
@@ -111,5 +118,11 @@ Expected<std::unique_ptr<Jit>> Jit::create() {
   (*jit)->getMainJITDylib().addGenerator(std::move(*gen));
   return std::unique_ptr<Jit>(std::make_unique<LlvmJit>(std::move(*jit), std::move(*tm)));
 }
+
+}  // namespace
+
+Expected<std::unique_ptr<Jit>> Jit::create() { return create_jit(nullptr); }
+
+Expected<std::unique_ptr<Jit>> Jit::create(const Target& target) { return create_jit(&target); }
 
 }  // namespace kiln::codegen

@@ -5,7 +5,8 @@
 
 namespace kiln::codegen {
 
-KernelEmitter::KernelEmitter(llvm::Module& module) : ctx_(module.getContext()), module_(module), b_(ctx_) {
+KernelEmitter::KernelEmitter(llvm::Module& module, const llvm::TargetMachine& tm)
+    : ctx_(module.getContext()), module_(module), isa_(DotIsa::of(tm)), b_(ctx_) {
   // Let the back end fuse a*b + c into FMA where the target has it (clang's
   // -ffp-contract=fast): accumulations in generated kernels are this shape.
   llvm::FastMathFlags fmf;

@@ -9,12 +9,23 @@
 #include "kernel/ir.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/Module.h"
+#include "llvm/Target/TargetMachine.h"
 
 namespace kiln::codegen {
 
+// The integer multiply-accumulate instructions a target has (kir dot, emit_dot.cpp).
+struct DotIsa {
+  bool x86 = false, aarch64 = false;
+  int vector_bits = 128;  // widest integer vectors: 128 / 256 / 512
+  bool vnni = false;      // vpdpbusd at vector_bits (AVX-512 VNNI, or AVX-VNNI at 256)
+  bool avx2 = false;      // 256-bit vpmaddwd / vpmaddubsw
+  bool dotprod = false;   // NEON sdot / udot
+  static DotIsa of(const llvm::TargetMachine& tm);
+};
+
 class KernelEmitter {
  public:
-  explicit KernelEmitter(llvm::Module& module);
+  KernelEmitter(llvm::Module& module, const llvm::TargetMachine& tm);
 
   // Emits `func` (already vectorized: no kVectorized loops) with internal
   // linkage and returns it.
@@ -31,6 +42,8 @@ class KernelEmitter {
   llvm::Value* emit_cast(const kir::Cast* op);
   llvm::Value* emit_load(const kir::Load* op);
   llvm::Value* emit_call(const kir::Call* op);
+  // kir dot (emit_dot.cpp): acc + the G-way products of a and b, exact on every ISA.
+  llvm::Value* emit_dot(const kir::Call* op, const std::vector<llvm::Value*>& args);
   llvm::Value* emit_ramp(const kir::Ramp* op);
   // Address of buffer[index] for a scalar index.
   llvm::Value* element_ptr(const kir::Buffer& b, llvm::Value* index);
@@ -66,6 +79,7 @@ class KernelEmitter {
 
   llvm::LLVMContext& ctx_;
   llvm::Module& module_;
+  DotIsa isa_;
   llvm::IRBuilder<> b_;
   llvm::Function* function_ = nullptr;
   llvm::Value* host_ = nullptr;

@@ -1,0 +1,339 @@
+// Level-3 ConvInteger: the register-tiled int8 kernel (see int8_conv.h).
+#include <algorithm>
+
+#include "ops/int8_conv.h"
+#include "ops/op_families.h"
+
+namespace kiln::ops {
+
+using kir::Expr;
+using kir::Stmt;
+
+namespace {
+
+Expr zero() { return Expr(int64_t{0}); }
+Expr one() { return Expr(int64_t{1}); }
+Expr i32c(int64_t v) { return kir::make_const(kir::i32(), static_cast<double>(v)); }
+
+// The activations' offset into the dot4 form (int8 -> uint8), and the weights'.
+int64_t x_offset(DType x) { return x == DType::kI8 ? 128 : 0; }
+int64_t w_offset(DType w) { return w == DType::kU8 ? -128 : 0; }
+
+// The tile: mr output channels (rows) x nv vectors of output positions.
+struct Int8Tile {
+  int64_t mr, nv;
+};
+Int8Tile int8_tile(const KernelOptions& opts) {
+  // mr * nv accumulators, nv activation vectors and one broadcast weight group.
+  return opts.vector_registers >= 32 ? Int8Tile{8, 3} : Int8Tile{6, 2};
+}
+
+class Int8ConvTiler {
+ public:
+  Int8ConvTiler(const LowerContext& ctx, const ConvParams& p) : ctx_(ctx), p_(p) {
+    const ir::Node& node = ctx.node;
+    std::optional<PackedWeight> packed = packed_weight(node);
+    KILN_CHECK(packed) << node.label() << ": the tiled ConvInteger needs packed weights";
+    mr_ = packed->block;
+    group_ = packed->layout == conv_integer_layout_name(mr_, 4) ? 4 : 2;
+    lanes_ = std::max(1, ctx.opts.f32_lanes);
+    width_ = int8_tile(ctx.opts).nv * lanes_;
+    xt_ = node.inputs[0]->type.dtype;
+    mg_ = p.m / p.group;
+    blocks_ = (mg_ + mr_ - 1) / mr_;
+    cq_ = (p.cg + group_ - 1) / group_;
+    taps_ = p.kh * p.kw;
+    positions_ = p.oh * p.ow;
+    tiles_ = (positions_ + width_ - 1) / width_;
+    padded_ = tiles_ * width_;
+    xz_ = node.inputs[2]->constant->get_i64(0);
+    if (group_ == 4) {
+      const ir::Tensor& off = *node.inputs[4]->constant;
+      int64_t cols = off.type().shape[1];
+      for (int64_t i = 0; i < cols; ++i) row_sums_ = row_sums_ || off.get_i64(cols + i) != 0;
+    }
+    scratch_ = kir::make_buffer("xq", group_ == 4 ? DType::kU32 : DType::kI32);
+  }
+
+  Stmt build() {
+    int64_t size = p_.n * p_.group * taps_ * cq_ * padded_;
+    return kir::allocate(scratch_, Expr(size), kir::block({repack(), compute()}));
+  }
+
+ private:
+  // The im2col of packed groups: xq[n, g, tap, c, position] = the group of input
+  // channels c*G.. under that window tap of that output position (the zero
+  // point's pattern where the tap falls in the padding).
+  Stmt repack() {
+    LoopNest nest;
+    Expr n = nest.add("n", p_.n);
+    Expr gc = nest.add("gc", p_.group * cq_);
+    Expr grp = p_.group == 1 ? zero() : gc / Expr(cq_);
+    Expr c = p_.group == 1 ? gc : gc % Expr(cq_);
+    std::vector<Stmt> taps;
+    for (int64_t kh = 0; kh < p_.kh; ++kh) {
+      for (int64_t kw = 0; kw < p_.kw; ++kw) {
+        Expr oh = kir::var("oh");
+        Expr iy = oh * Expr(p_.sh) + Expr(kh * p_.dh - p_.pt);
+        int64_t tap = kh * p_.kw + kw;
+        Expr row = (((n * Expr(p_.group) + grp) * Expr(taps_) + Expr(tap)) * Expr(cq_) + c) * Expr(padded_) +
+                   oh * Expr(p_.ow);
+        auto store = [&](const Expr& ow, bool inside) {
+          Expr ix = ow * Expr(p_.sw) + Expr(kw * p_.dw - p_.pl);
+          return kir::store(scratch_, row + ow, pack(n, grp, c, iy, ix, inside));
+        };
+        auto run = [&](const std::string& name, int64_t lo, int64_t hi, bool inside) {
+          return vector_run(name, lo, hi, [&](const Expr& ow) { return store(ow, inside); });
+        };
+        // Output columns whose tap lies inside [0, w): [lo, hi).
+        int64_t off = kw * p_.dw - p_.pl;
+        int64_t lo = off >= 0 ? 0 : std::min((-off + p_.sw - 1) / p_.sw, p_.ow);
+        int64_t hi = p_.w - 1 - off >= 0 ? std::clamp<int64_t>((p_.w - 1 - off) / p_.sw + 1, lo, p_.ow) : lo;
+        Stmt inside_row = kir::block({run("owl", 0, lo, false), run("ow", lo, hi, true), run("owr", hi, p_.ow, false)});
+        Stmt body = kir::if_then_else(iy >= zero() && iy < Expr(p_.h), inside_row, run("owp", 0, p_.ow, false));
+        taps.push_back(kir::for_loop(oh, zero(), Expr(p_.oh), kir::ForKind::kSerial, body));
+      }
+    }
+    return nest.build(kir::block(std::move(taps)), ctx_.opts.parallelize());
+  }
+
+  // make(i) for i in [lo, hi), vectorized: a loop over blocks of 4 vectors,
+  // then power-of-two pieces (no scalar tail: rows are short).
+  Stmt vector_run(const std::string& name, int64_t lo, int64_t hi, const std::function<Stmt(const Expr&)>& make) {
+    std::vector<Stmt> parts;
+    int64_t chunk = 4 * lanes_, blocks = (hi - lo) / chunk;
+    if (blocks > 0) {
+      Expr b = kir::var(name + "_b"), j = kir::var(name + "_v");
+      parts.push_back(kir::for_loop(b, zero(), Expr(blocks), kir::ForKind::kSerial,
+                                    kir::for_loop(j, zero(), Expr(chunk), kir::ForKind::kVectorized,
+                                                  make(Expr(lo) + b * Expr(chunk) + j))));
+    }
+    int64_t start = lo + blocks * chunk;
+    for (auto [off, w] : vector_pieces(hi - start, static_cast<int>(lanes_))) {
+      Expr j = kir::var(name + "_p");
+      parts.push_back(kir::for_loop(j, zero(), Expr(w), w > 1 ? kir::ForKind::kVectorized : kir::ForKind::kSerial,
+                                    make(Expr(start + off) + j)));
+    }
+    return kir::block(std::move(parts));
+  }
+
+  // One packed group: channels c*G + j of group grp at input (y, x), or the padding.
+  Expr pack(const Expr& n, const Expr& grp, const Expr& c, const Expr& y, const Expr& x, bool inside) {
+    Expr packed;
+    for (int j = 0; j < group_; ++j) {
+      Expr ch = c * Expr(int64_t{group_}) + Expr(int64_t{j});
+      // The element in the kernel's form: uint8 x (+128 for int8) or int16 x - xz; the padding is the zero point.
+      Expr pad = group_ == 4 ? i32c(xz_ + x_offset(xt_)) : i32c(0);
+      Expr v = pad;
+      if (inside) {
+        Expr cin = p_.group == 1 ? ch : grp * Expr(p_.cg) + ch;
+        bool tail = (j + 1) + (cq_ - 1) * group_ > p_.cg;  // the last group can run past cg
+        Expr xv = kir::cast(kir::i32(), ctx_.read(0, {n, tail ? kir::min(cin, Expr(p_.c - 1)) : cin, y, x}));
+        v = group_ == 4 ? xv + i32c(x_offset(xt_)) : xv - i32c(xz_);
+        if (tail) v = kir::select(ch < Expr(p_.cg), v, pad);
+      }
+      Expr bits = group_ == 4 ? kir::cast(kir::Type{DType::kU32, 1}, v)
+                              : kir::binary(kir::BinOp::kBitAnd, v, i32c(0xffff));
+      if (j > 0) bits = kir::binary(kir::BinOp::kShl, bits, kir::make_const(bits.type(), (group_ == 4 ? 8 : 16) * j));
+      packed = j == 0 ? bits : kir::binary(kir::BinOp::kBitOr, packed, bits);
+    }
+    return packed;
+  }
+
+  Stmt compute() {
+    LoopNest nest;
+    n_ = nest.add("n", p_.n);
+    // Loop order: with a window (3x3, 7x7) whose activation panel (k steps x
+    // tile) fits L1, channel blocks run innermost so that the panel stays in
+    // L1 while every block of weights passes over it; otherwise (1x1 convs, big
+    // panels) tiles run innermost: a block's weights stay put and its output
+    // rows are written whole.
+    int64_t gbs = p_.group * blocks_;
+    bool blocks_inner = taps_ > 1 && taps_ * cq_ * width_ * 4 <= 32 * 1024;
+    Expr idx = nest.add("tile_block", tiles_ * gbs);
+    Expr t = blocks_inner ? (gbs == 1 ? idx : idx / Expr(gbs)) : (tiles_ == 1 ? zero() : idx % Expr(tiles_));
+    gb_ = blocks_inner ? (gbs == 1 ? zero() : idx % Expr(gbs)) : (tiles_ == 1 ? idx : idx / Expr(tiles_));
+    grp_ = p_.group == 1 ? zero() : gb_ / Expr(blocks_);
+    ob_ = p_.group == 1 ? gb_ : gb_ % Expr(blocks_);
+    // The last tile computes only the vectors its positions need (7x7 maps:
+    // 49 positions = 48 + 1 would otherwise cost two whole tiles).
+    int64_t last_cols = positions_ - (tiles_ - 1) * width_;
+    Stmt body = tile(t, width_ / lanes_, width_);
+    if (last_cols != width_) {
+      Stmt last = tile(t, (last_cols + lanes_ - 1) / lanes_, last_cols);
+      body = tiles_ == 1 ? last : kir::if_then_else(t == Expr(tiles_ - 1), last, body);
+    }
+    return nest.build(body, ctx_.opts.parallelize());
+  }
+
+  // The load of `lanes` consecutive elements of a constant input from flat index `base`.
+  Expr input_load(int input, const Expr& base, int lanes) {
+    std::vector<Expr> first(ctx_.node.inputs[input]->type.rank(), zero());
+    const kir::Load* ld = ctx_.read(input, first).as<kir::Load>();
+    KILN_CHECK(ld) << ctx_.node.label() << ": input " << input << " is not a buffer";
+    return kir::load(ld->buffer, lanes == 1 ? base : kir::ramp(base, one(), lanes));
+  }
+
+  // Tile t: all mr channels of block gb_ x nv vectors of positions from t *
+  // width_, of which the first `cols` are stored.
+  Stmt tile(const Expr& t, int64_t nv, int64_t cols) {
+    int64_t mr = mr_, lanes = lanes_, stride = nv * lanes_;
+    int l = static_cast<int>(lanes);
+    Expr p0 = t * Expr(width_);
+    kir::Buffer acc = kir::make_buffer("acc", DType::kI32);
+    kir::Buffer rs = kir::make_buffer("rs", DType::kI32);
+    // The epilogue reads a copy: the accumulators see only whole aligned vectors,
+    // which keeps them in registers (LLVM splits an array read at odd widths).
+    kir::Buffer res = kir::make_buffer("res", DType::kI32);
+    auto at = [&](int64_t i, int64_t v) { return kir::ramp(Expr(i * stride + v * lanes), one(), l); };
+    std::vector<Stmt> init, update;
+    for (int64_t i = 0; i < mr; ++i) {
+      // dot4: from row 0 of the offsets (indexed by packed channel: a tail block stays in bounds).
+      Expr start = group_ == 4 ? kir::broadcast(input_load(4, gb_ * Expr(mr) + Expr(i), 1), l)
+                               : kir::broadcast(i32c(0), l);
+      for (int64_t v = 0; v < nv; ++v) init.push_back(kir::store(acc, at(i, v), start));
+    }
+    if (row_sums_)
+      for (int64_t v = 0; v < nv; ++v)
+        init.push_back(kir::store(rs, kir::ramp(Expr(v * lanes), one(), l), kir::broadcast(i32c(0), l)));
+
+    Expr kk = kir::var("k");
+    int64_t ksteps = taps_ * cq_;
+    Expr xbase = ((n_ * Expr(p_.group) + grp_) * Expr(ksteps) + kk) * Expr(padded_) + p0;
+    Expr wbase = (gb_ * Expr(ksteps) + kk) * Expr(mr);
+    Expr g = Expr(int64_t{group_});
+    std::vector<Expr> xv;
+    for (int64_t v = 0; v < nv; ++v) xv.push_back(kir::load(scratch_, kir::ramp(xbase + Expr(v * lanes), one(), l)));
+    for (int64_t i = 0; i < mr; ++i) {
+      Expr w = input_load(1, wbase + Expr(i), 1);
+      for (int64_t v = 0; v < nv; ++v)
+        update.push_back(kir::store(acc, at(i, v), kir::call(kir::Intrinsic::kDot, {kir::load(acc, at(i, v)), xv[v], w, g})));
+    }
+    if (row_sums_) {
+      Expr ones = kir::make_const(kir::Type{DType::kI32, 1}, 0x01010101);
+      for (int64_t v = 0; v < nv; ++v) {
+        Expr a = kir::ramp(Expr(v * lanes), one(), l);
+        update.push_back(kir::store(rs, a, kir::call(kir::Intrinsic::kDot, {kir::load(rs, a), xv[v], ones, g})));
+      }
+    }
+    Stmt red = kir::for_loop(kk, zero(), Expr(ksteps), kir::ForKind::kSerial, kir::block(update));
+
+    // The epilogue: output positions vectorized (contiguous in NCHW); the tail
+    // block writes only its channels, the last tile only its positions.
+    auto write = [&](int64_t rows, int64_t cols) {
+      std::vector<Stmt> out;
+      for (int64_t i = 0; i < rows; ++i) {
+        Expr oc = grp_ * Expr(mg_) + ob_ * Expr(mr) + Expr(i);
+        for (auto [off, w] : vector_pieces(cols, l)) {
+          Expr j = kir::var("j");
+          Expr p = p0 + Expr(off) + j;
+          Expr value = kir::load(res, Expr(i * stride + off) + j);
+          if (row_sums_) value = value - input_load(4, Expr(padded_cols()) + gb_ * Expr(mr) + Expr(i), 1) *
+                                             kir::load(res, Expr(mr * stride + off) + j);
+          // (p / ow, p % ow) flatten back to p: the stores are contiguous.
+          std::vector<Expr> idx{n_, oc, p_.oh == 1 ? zero() : p_.ow == 1 ? p : p / Expr(p_.ow),
+                                p_.ow == 1 ? zero() : p_.oh == 1 ? p : p % Expr(p_.ow)};
+          out.push_back(kir::for_loop(j, zero(), Expr(w), kir::ForKind::kVectorized, ctx_.write(0, idx, value)));
+        }
+      }
+      return kir::block(std::move(out));
+    };
+    int64_t last_rows = mg_ - (blocks_ - 1) * mr;
+    Stmt epilogue = write(mr, cols);
+    if (last_rows != mr) {
+      Stmt last = write(last_rows, cols);
+      epilogue = blocks_ == 1 ? last : kir::if_then_else(ob_ == Expr(blocks_ - 1), last, epilogue);
+    }
+    std::vector<Stmt> copy;
+    for (int64_t i = 0; i < mr; ++i)
+      for (int64_t v = 0; v < nv; ++v) copy.push_back(kir::store(res, at(i, v), kir::load(acc, at(i, v))));
+    if (row_sums_)  // after the accumulators' copy
+      for (int64_t v = 0; v < nv; ++v)
+        copy.push_back(kir::store(res, at(mr, v), kir::load(rs, kir::ramp(Expr(v * lanes), one(), l))));
+    Stmt body = kir::block({kir::block(init), red, kir::block(copy), epilogue});
+    if (row_sums_) body = kir::allocate(rs, Expr(stride), body);
+    return kir::allocate(acc, Expr(mr * stride), kir::allocate(res, Expr((mr + 1) * stride), body));
+  }
+
+  // The number of packed channels (a row of the offsets input).
+  int64_t padded_cols() const { return p_.group * blocks_ * mr_; }
+
+  const LowerContext& ctx_;
+  const ConvParams& p_;
+  int64_t mr_ = 1, lanes_ = 1, width_ = 1, mg_ = 1, blocks_ = 1, cq_ = 1, taps_ = 1, positions_ = 1, tiles_ = 1,
+          padded_ = 1, xz_ = 0;
+  int group_ = 4;
+  DType xt_ = DType::kU8;
+  bool row_sums_ = false;
+  kir::Buffer scratch_;
+  Expr n_, gb_, grp_, ob_;
+};
+
+}  // namespace
+
+int int8_group(const KernelOptions& opts) { return opts.int8_dot4 ? 4 : 2; }
+
+bool conv_integer_tiled_applies(const ir::Node& node, const ConvParams& p, const KernelOptions& opts) {
+  if (opts.level < 3 || opts.f32_lanes < 4) return false;
+  for (int i = 1; i <= 3; ++i)
+    if (!node.inputs[i]->is_constant()) return false;
+  return p.m / p.group >= 4;
+}
+
+int64_t conv_integer_block(const KernelOptions& opts) { return int8_tile(opts).mr; }
+
+std::string conv_integer_layout_name(int64_t mr, int group) {
+  return "o" + std::to_string(mr) + "k" + std::to_string(group);
+}
+
+std::string conv_integer_strategy(const PackedWeight& packed) {
+  bool dot4 = packed.layout == conv_integer_layout_name(packed.block, 4);
+  return std::string("int8 register tiles of ") +
+         (dot4 ? "8-bit dot products (VNNI vpdpbusd / NEON sdot, udot)" : "int16 pair products (vpmaddwd / smlal)") +
+         " over a per-call im2col of the activations, weights packed at compile time (" + packed.layout + ")";
+}
+
+PackedConvInteger pack_conv_integer_weight(const ir::Node& node, const ConvParams& p, int64_t mr, int group) {
+  const ir::Tensor& w = *node.inputs[1]->constant;
+  const ir::Tensor& wz = *node.inputs[3]->constant;
+  DType wt = w.type().dtype, xt = node.inputs[0]->type.dtype;
+  int64_t xz = node.inputs[2]->constant->get_i64(0) + x_offset(xt);
+  int64_t mg = p.m / p.group, blocks = (mg + mr - 1) / mr, cq = (p.cg + group - 1) / group;
+  int64_t taps = p.kh * p.kw, ksteps = taps * cq, k_padded = ksteps * group;
+  int64_t cols = p.group * blocks * mr;  // packed channel order; the padding channels are 0
+  PackedConvInteger out;
+  out.weights = ir::Tensor(ir::TensorType{DType::kI32, {p.group * blocks, ksteps, mr}});
+  if (group == 4) out.offsets = ir::Tensor(ir::TensorType{DType::kI32, {2, cols}});
+  uint32_t* dst = reinterpret_cast<uint32_t*>(out.weights.mutable_data<int32_t>());
+  for (int64_t oc = 0; oc < p.m; ++oc) {
+    int64_t zero = wz.get_i64(wz.type().num_elements() == 1 ? 0 : oc);
+    int64_t g = oc / mg, r = oc % mg, blk = g * blocks + r / mr, i = r % mr;
+    int64_t sum = 0;
+    for (int64_t tap = 0; tap < taps; ++tap)
+      for (int64_t c = 0; c < cq; ++c) {
+        uint32_t packed = 0;
+        for (int64_t j = 0; j < group; ++j) {
+          // The value in the kernel's form; a padding channel is the zero point.
+          int64_t ic = c * group + j;
+          int64_t raw = ic < p.cg ? w.get_i64((oc * p.cg + ic) * taps + tap) : zero;
+          int64_t v = group == 4 ? raw + w_offset(wt) : raw - zero;
+          sum += v;
+          uint32_t bits = group == 4 ? static_cast<uint8_t>(v) : static_cast<uint16_t>(v);
+          packed |= bits << (group == 4 ? 8 * j : 16 * j);
+        }
+        dst[(blk * ksteps + tap * cq + c) * mr + i] = packed;
+      }
+    if (group == 4) {
+      int64_t wz4 = zero + w_offset(wt);
+      out.offsets.mutable_data<int32_t>()[blk * mr + i] = static_cast<int32_t>(k_padded * xz * wz4 - xz * sum);
+      out.offsets.mutable_data<int32_t>()[cols + blk * mr + i] = static_cast<int32_t>(wz4);
+    }
+  }
+  return out;
+}
+
+Expected<Stmt> lower_conv_integer_tiled(const LowerContext& ctx, const ConvParams& p) {
+  return Int8ConvTiler(ctx, p).build();
+}
+
+}  // namespace kiln::ops

@@ -1,0 +1,57 @@
+// The level-3 int8 convolution (ops/conv_integer_tiled.cpp): register-tiled
+// ConvInteger on kir dot products, its weights pre-packed at compile time
+// (passes/pack_weights).
+//
+// Per call, the activations become an im2col of 32-bit groups,
+// xq[n, g, tap, c, position] (positions padded to whole tiles): four uint8 (the
+// dot4 form; int8 activations offset by +128) or two int16 (the pair form:
+// x - x_zero_point), the window's padding holding the zero point's pattern. A
+// tile of mr output channels x nv vectors of output positions then accumulates
+// dot(acc, positions' groups, one channel's group broadcast) over the k steps
+// (tap, c); the epilogue stores whole vectors of positions (contiguous in NCHW).
+//   dot4 (opts.int8_dot4: VNNI, NEON dotprod): layout "o<mr>k4", weights int8
+//     (uint8 ones offset by -128) packed four to an int32,
+//     Wp[G * ceil(mg/mr), taps * ceil(cg/4), mr], padding channels = the weight
+//     zero point. The zero points are exact through
+//       sum (x - xz)(w - wz) = sum x*w - xz * sum w - wz * sum x + K * xz * wz
+//     with every padded element equal to its zero point: input 4 holds int32
+//     [2, G * ceil(mg/mr) * mr] by packed channel: row 0 the constant
+//     K*xz*wz - xz*sum(w), row 1 the (offset) weight zero points; sum x is
+//     accumulated only when some weight zero point is not 0.
+//   pairs (otherwise: AVX2/SSE vpmaddwd, NEON widening multiplies): layout
+//     "o<mr>k2", weights int16 w - wz packed two to an int32, padding 0; no
+//     correction terms.
+#pragma once
+
+#include <string>
+
+#include "ir/graph.h"
+#include "ops/conv_params.h"
+#include "ops/op_info.h"
+#include "ops/weight_layout.h"
+
+namespace kiln::ops {
+
+// ConvInteger's geometry (logical weight shape also when packed); errors name the problem.
+Expected<ConvParams> conv_integer_params(const ir::Node& node);
+// Products one dot instruction sums per int32 lane for `opts`: 4 or 2.
+int int8_group(const KernelOptions& opts);
+// Whether ConvInteger `node` runs the tiled kernel (level >= 3, constant
+// weights and zero points, at least 4 output channels per group).
+bool conv_integer_tiled_applies(const ir::Node& node, const ConvParams& p, const KernelOptions& opts);
+// The block of output channels (tile rows) the packed weights use, and its layout name.
+int64_t conv_integer_block(const KernelOptions& opts);
+std::string conv_integer_layout_name(int64_t mr, int group);
+// model.json's strategy of a tiled ConvInteger with these packed weights.
+std::string conv_integer_strategy(const PackedWeight& packed);
+
+struct PackedConvInteger {
+  ir::Tensor weights;
+  ir::Tensor offsets;  // dot4 only (empty for pairs)
+};
+// Packs ConvInteger `node`'s constant weights for the tiled kernel.
+PackedConvInteger pack_conv_integer_weight(const ir::Node& node, const ConvParams& p, int64_t mr, int group);
+
+Expected<kir::Stmt> lower_conv_integer_tiled(const LowerContext& ctx, const ConvParams& p);
+
+}  // namespace kiln::ops

@@ -44,7 +44,9 @@ constexpr int64_t kWeightBlockBytes = 16 * 1024;
 // reloading the accumulators than they save; then the reduction is not blocked.
 constexpr int64_t kMinBlockChannels = 8;
 // The row buffer that holds the accumulators between blocks (on the stack).
-constexpr int64_t kMaxRowBufferBytes = 32 * 1024;
+constexpr int64_t kMaxRowBufferBytes = 16 * 1024;
+// Weights that stay in L2 while an iteration's rows visit every channel block.
+constexpr int64_t kL2Bytes = 512 * 1024;
 
 Expr zero() { return Expr(int64_t{0}); }
 
@@ -87,19 +89,30 @@ class DirectConv {
     lo_ = std::min((p.pl + p.sw - 1) / p.sw, p.ow);
     hi_ = p.w - 1 - span + p.pl >= 0 ? (p.w - 1 - span + p.pl) / p.sw + 1 : 0;
     hi_ = std::max(lo_, std::min(hi_, p.ow));
-    // Rows shorter than a tile would leave too few accumulators to hide the
-    // FMA latency: then tiles run over the whole image, each emitted once with
-    // its positions known, so that only the positions whose window leaves the
-    // input are checked.
+    // Rows shorter than a tile would leave too few accumulators to hide the FMA
+    // latency: then tiles run over the whole image, each emitted once with its
+    // positions known, so that taps in the padding are left out.
     whole_ = !flat_ && p.ow < mr_ && p.oh > 1 && p.oh * p.ow <= 16 * mr_;
     chunk_ = std::max<int64_t>(1, kChunkPositions / mr_) * mr_;
-    cols_ = whole_ ? p.oh * p.ow : p.ow;
+    // Channel blocks, over the whole image or over groups of rows (as many as
+    // the row buffer holds, in equal groups) so that a block's weights serve
+    // several tiles (14x14 images have one tile per row).
     int64_t cb_max = kWeightBlockBytes / (p.kh * p.kw * nr_ * int64_t{sizeof(float)});
-    if (!flat_ && cb_max >= kMinBlockChannels && p.cg > cb_max &&
-        cols_ * nr_ * int64_t{sizeof(float)} <= kMaxRowBufferBytes) {
-      nblk_ = (p.cg + cb_max - 1) / cb_max;
-      cb_ = (p.cg + nblk_ - 1) / nblk_;
+    int64_t row_bytes = p.ow * nr_ * int64_t{sizeof(float)};
+    if (!flat_ && cb_max >= kMinBlockChannels && p.cg > cb_max) {
+      if (!whole_) groups_ = (p.oh + std::max<int64_t>(1, kMaxRowBufferBytes / row_bytes) - 1) /
+                             std::max<int64_t>(1, kMaxRowBufferBytes / row_bytes);
+      rows_ = whole_ ? p.oh : (p.oh + groups_ - 1) / groups_;
+      if (rows_ * p.ow > mr_ && rows_ * row_bytes <= kMaxRowBufferBytes) {
+        nblk_ = (p.cg + cb_max - 1) / cb_max;
+        cb_ = (p.cg + nblk_ - 1) / nblk_;
+      }
     }
+    if (nblk_ == 1) rows_ = 1, groups_ = p.oh;
+    // The loop over (row group, channel block) runs weights-major when all the
+    // weights would not stay in a core's L2 (512 KiB and up on the targets)
+    // while a row group visits them, so that one block's weights serve every row.
+    weights_major_ = p.m * p.cg * p.kh * p.kw * int64_t{sizeof(float)} > kL2Bytes;
   }
 
   Stmt build() {
@@ -112,8 +125,10 @@ class DirectConv {
       std::tie(pc_, gb_) = split_index(nest.add("it", chunks_ * gbs_), chunks_, gbs_);
     } else if (whole_) {
       gb_ = nest.add("gb", gbs_);
+    } else if (weights_major_) {
+      std::tie(gb_, ohg_) = split_index(nest.add("it", groups_ * gbs_), gbs_, groups_);
     } else {
-      std::tie(oh_, gb_) = split_index(nest.add("it", p_.oh * gbs_), p_.oh, gbs_);
+      std::tie(ohg_, gb_) = split_index(nest.add("it", groups_ * gbs_), groups_, gbs_);
     }
     int64_t tail = mg_ - (blocks_ - 1) * nr_;
     Stmt body = channels(0, nr_);
@@ -132,15 +147,27 @@ class DirectConv {
   Stmt channels(int64_t off, int64_t width) {
     if (flat_) return flat_chunk(off, width);
     if (nblk_ > 1) racc_ = kir::make_buffer("racc", ctx_.node.inputs[0]->type.dtype), icb_ = kir::var("icb");
-    Stmt tiles = whole_ ? image_tiles(off, width) : row_tiles(off, width);
+    Stmt tiles;
+    if (whole_) {
+      tiles = image_tiles(off, width);
+    } else if (rows_ == 1) {
+      oh_ = ohg_;
+      tiles = row_tiles(off, width);
+    } else {
+      row_ = kir::var("r");
+      oh_ = ohg_ * Expr(rows_) + row_;
+      Expr extent = p_.oh % rows_ == 0 ? Expr(rows_) : kir::min(Expr(rows_), Expr(p_.oh) - ohg_ * Expr(rows_));
+      tiles = kir::for_loop(row_, zero(), extent, kir::ForKind::kSerial, row_tiles(off, width));
+    }
     if (nblk_ == 1) return tiles;
     Stmt blocks = kir::for_loop(icb_, zero(), Expr(nblk_), kir::ForKind::kSerial, tiles);
-    return kir::allocate(racc_, Expr(cols_ * width), blocks);
+    int64_t slots = whole_ ? p_.oh * p_.ow : rows_ * p_.ow;
+    return kir::allocate(racc_, Expr(slots * width), blocks);
   }
 
   Stmt image_tiles(int64_t off, int64_t width) {
     std::vector<Stmt> parts;
-    for (const TileRun& run : balanced_tiles(cols_, mr_))
+    for (const TileRun& run : balanced_tiles(p_.oh * p_.ow, mr_))
       for (int64_t t = 0; t < run.count; ++t) {
         int64_t start = run.start + t * run.size;
         parts.push_back(tile(Expr(start), run.size, off, width, start));
@@ -233,62 +260,89 @@ class DirectConv {
     kir::Buffer acc = kir::make_buffer("acc", dt);
     Expr kh = kir::var("kh"), kw = kir::var("kw"), icl = kir::var("ic");
     Expr ic = nblk_ > 1 ? icb_ * Expr(cb_) + icl : icl;
-    Expr ih = oh_ * Expr(p_.sh) + kh * Expr(p_.dh) - Expr(p_.pt);
     Expr cin = p_.group == 1 ? ic : g * Expr(p_.cg) + ic;
     Expr fzero = kir::make_const(t, 0);
+    // Taps at known window positions leave out the positions whose tap lies in
+    // the padding instead of checking them; that pays while the channel loop
+    // is a loop (not a few unrolled channels, as in a network's first conv):
+    // border tiles of a row unroll the window columns, whole-image tiles the
+    // window (3x3 at most).
+    bool loop_channels = p_.cg > 4;
     bool border = !flat_ && !whole_ && c0_const >= 0 && (c0_const < lo_ || c0_const + mr > hi_);
+    bool unroll_cols = border && loop_channels;
+    bool unroll_window = whole_ && loop_channels && p_.kh * p_.kw <= 9;
 
-    // The input of position i at window column kwe (the constant kwc when >= 0);
-    // null when that tap lies in the padding.
-    auto input = [&](int64_t i, const Expr& kwe, int64_t kwc) -> Expr {
+    // The input of tile position i at window tap (khe, kwe), whose values khc
+    // and kwc are known when >= 0; null when that tap lies in the padding.
+    auto input = [&](int64_t i, const Expr& khe, int64_t khc, const Expr& kwe, int64_t kwc) -> Expr {
       Expr col = c0 + Expr(i);
       if (flat_) return flat_input(col, cin);
+      // (row, column) of the first window tap: of position i, or of row oh_ and column col.
+      Expr r0 = oh_ * Expr(p_.sh) - Expr(p_.pt), c0e = col * Expr(p_.sw) - Expr(p_.pl);
+      int64_t r0c = -1, c0c = -1;
       if (whole_) {
-        int64_t pos = c0_const + i, r = pos / p_.ow, c = pos % p_.ow;
-        Expr ihi = Expr(r * p_.sh - p_.pt) + kh * Expr(p_.dh), iwi = Expr(c * p_.sw - p_.pl) + kwe * Expr(p_.dw);
-        bool check_h = r * p_.sh - p_.pt < 0 || r * p_.sh - p_.pt + (p_.kh - 1) * p_.dh >= p_.h;
-        bool check_w = c * p_.sw - p_.pl < 0 || c * p_.sw - p_.pl + (p_.kw - 1) * p_.dw >= p_.w;
-        Expr xv = ctx_.read(0, act(n_, cin, check_h ? clamp_index(ihi, p_.h) : ihi,
-                                   check_w ? clamp_index(iwi, p_.w) : iwi));
-        Expr ok;
-        if (check_h) ok = ihi >= zero() && ihi < Expr(p_.h);
-        if (check_w) ok = ok ? (ok && iwi >= zero() && iwi < Expr(p_.w)) : (iwi >= zero() && iwi < Expr(p_.w));
-        return ok ? kir::select(ok, xv, fzero) : xv;
+        int64_t pos = c0_const + i;
+        r0c = pos / p_.ow * p_.sh - p_.pt, c0c = pos % p_.ow * p_.sw - p_.pl;
+        r0 = Expr(r0c), c0e = Expr(c0c);
+      } else if (c0_const >= 0) {
+        c0c = (c0_const + i) * p_.sw - p_.pl;
       }
-      if (kwc >= 0) {
-        int64_t iwc = (c0_const + i) * p_.sw + kwc * p_.dw - p_.pl;
-        if (iwc < 0 || iwc >= p_.w) return Expr();
+      Expr ihe = r0 + khe * Expr(p_.dh), iwe = c0e + kwe * Expr(p_.dw);
+      // A tap at a known position in the padding is left out; other taps whose
+      // row (whole-image tiles; a row tile's rows are checked outside its taps)
+      // or column may leave the input are checked.
+      auto outside = [](int64_t at, int64_t extent) { return at < 0 || at >= extent; };
+      bool check_h = false, check_w = false;
+      if (whole_) {
+        if (khc >= 0 && outside(r0c + khc * p_.dh, p_.h)) return Expr();
+        if (khc < 0) check_h = outside(r0c, p_.h) || outside(r0c + (p_.kh - 1) * p_.dh, p_.h);
       }
-      return ctx_.read(0, act(n_, cin, ih, col * Expr(p_.sw) + kwe * Expr(p_.dw) - Expr(p_.pl)));
+      if (kwc >= 0 && outside(c0c + kwc * p_.dw, p_.w)) return Expr();
+      if (kwc < 0 && whole_) check_w = outside(c0c, p_.w) || outside(c0c + (p_.kw - 1) * p_.dw, p_.w);
+      if (kwc < 0 && !whole_ && c0_const >= 0) check_w = c0_const + i < lo_ || c0_const + i >= hi_;
+      Expr xv = ctx_.read(0, act(n_, cin, check_h ? clamp_index(ihe, p_.h) : ihe, check_w ? clamp_index(iwe, p_.w) : iwe));
+      Expr ok;
+      if (check_h) ok = ihe >= zero() && ihe < Expr(p_.h);
+      if (check_w) ok = ok ? (ok && iwe >= zero() && iwe < Expr(p_.w)) : (iwe >= zero() && iwe < Expr(p_.w));
+      return ok ? kir::select(ok, xv, fzero) : xv;
     };
-    // acc[i] += x * w over the positions whose tap at window column kwe is inside.
-    auto updates = [&](const Expr& kwe, int64_t kwc) {
-      Expr wv = packed_ ? ctx_.read(1, {gb_, kh, kwe, ic, lane}) : ctx_.read(1, {oc, ic, kh, kwe});
+    // acc[i] += x * w over the tile's positions whose tap (khe, kwe) is inside.
+    auto updates = [&](const Expr& khe, int64_t khc, const Expr& kwe, int64_t kwc) {
+      Expr wv = packed_ ? ctx_.read(1, {gb_, khe, kwe, ic, lane}) : ctx_.read(1, {oc, ic, khe, kwe});
       std::vector<Stmt> u;
       for (int64_t i = 0; i < mr; ++i)
-        if (Expr xv = input(i, kwe, kwc)) u.push_back(kir::store(acc, Expr(i), kir::load(acc, Expr(i)) + xv * wv));
+        if (Expr xv = input(i, khe, khc, kwe, kwc)) u.push_back(kir::store(acc, Expr(i), kir::load(acc, Expr(i)) + xv * wv));
       return u;
     };
     // A few input channels (a network's first conv): unroll them so the loop
     // that remains is over the window columns, not a 3-trip channel loop.
     auto channel_loop = [&](std::vector<Stmt> u) {
-      kir::ForKind kind = p_.cg <= 4 ? kir::ForKind::kUnrolled : kir::ForKind::kSerial;
+      kir::ForKind kind = loop_channels ? kir::ForKind::kSerial : kir::ForKind::kUnrolled;
       Expr extent = nblk_ == 1        ? Expr(p_.cg)
                     : p_.cg % cb_ == 0 ? Expr(cb_)
                                        : kir::min(Expr(cb_), Expr(p_.cg) - icb_ * Expr(cb_));
       return kir::for_loop(icl, zero(), extent, kind, kir::block(std::move(u)));
     };
-    Stmt red;
-    if (border) {
+    // The taps of window row khe: window columns unrolled or one loop.
+    auto window_row = [&](const Expr& khe, int64_t khc) {
+      if (!unroll_cols && !unroll_window)
+        return kir::for_loop(kw, zero(), Expr(p_.kw), kir::ForKind::kSerial, channel_loop(updates(khe, khc, kw, -1)));
       std::vector<Stmt> taps;
       for (int64_t k = 0; k < p_.kw; ++k)
-        if (std::vector<Stmt> u = updates(Expr(k), k); !u.empty()) taps.push_back(channel_loop(std::move(u)));
-      red = kir::block(std::move(taps));
+        if (std::vector<Stmt> u = updates(khe, khc, Expr(k), k); !u.empty()) taps.push_back(channel_loop(std::move(u)));
+      return kir::block(std::move(taps));
+    };
+    Stmt red;
+    if (unroll_window) {
+      std::vector<Stmt> rows;
+      for (int64_t k = 0; k < p_.kh; ++k) rows.push_back(window_row(Expr(k), k));
+      red = kir::block(std::move(rows));
     } else {
-      red = kir::for_loop(kw, zero(), Expr(p_.kw), kir::ForKind::kSerial, channel_loop(updates(kw, -1)));
+      red = window_row(kh, -1);
+      Expr ih = oh_ * Expr(p_.sh) + kh * Expr(p_.dh) - Expr(p_.pt);
+      if (!flat_ && !whole_ && (p_.pt > 0 || p_.pb > 0)) red = kir::if_then_else(ih >= zero() && ih < Expr(p_.h), red);
+      red = kir::for_loop(kh, zero(), Expr(p_.kh), kir::ForKind::kSerial, red);
     }
-    if (!flat_ && !whole_ && (p_.pt > 0 || p_.pb > 0)) red = kir::if_then_else(ih >= zero() && ih < Expr(p_.h), red);
-    red = kir::for_loop(kh, zero(), Expr(p_.kh), kir::ForKind::kSerial, red);
 
     std::vector<Stmt> init, out, resume, park;
     for (int64_t i = 0; i < mr; ++i) {
@@ -299,8 +353,9 @@ class DirectConv {
       if (flat_) orow = col / Expr(p_.ow), ocol = col % Expr(p_.ow);
       out.push_back(ctx_.write(0, act(n_, oc, orow, ocol), kir::load(acc, Expr(i))));
       if (nblk_ > 1) {
-        resume.push_back(kir::store(acc, Expr(i), kir::load(racc_, col * Expr(width) + j)));
-        park.push_back(kir::store(racc_, col * Expr(width) + j, kir::load(acc, Expr(i))));
+        Expr slot = (row_ ? row_ * Expr(p_.ow) + col : col) * Expr(width) + j;
+        resume.push_back(kir::store(acc, Expr(i), kir::load(racc_, slot)));
+        park.push_back(kir::store(racc_, slot, kir::load(acc, Expr(i))));
       }
     }
     // Blocked: the first block starts from the bias, the last one stores
@@ -316,10 +371,11 @@ class DirectConv {
 
   const LowerContext& ctx_;
   const ConvParams& p_;
-  bool nhwc_ = false, packed_ = false, flat_ = false, whole_ = false;
-  int64_t nr_ = 1, mr_ = 1, mg_ = 1, blocks_ = 1, gbs_ = 1, lo_ = 0, hi_ = 0, chunk_ = 1, chunks_ = 1, cols_ = 1;
-  int64_t nblk_ = 1, cb_ = 1;  // input-channel blocks
-  Expr n_, gb_, oh_ = Expr(int64_t{0}), pc_ = Expr(int64_t{0}), icb_;
+  bool nhwc_ = false, packed_ = false, flat_ = false, whole_ = false, weights_major_ = false;
+  int64_t nr_ = 1, mr_ = 1, mg_ = 1, blocks_ = 1, gbs_ = 1, lo_ = 0, hi_ = 0, chunk_ = 1, chunks_ = 1;
+  int64_t nblk_ = 1, cb_ = 1;        // input-channel blocks
+  int64_t rows_ = 1, groups_ = 1;    // output rows per iteration, row groups
+  Expr n_, gb_, ohg_, oh_ = Expr(int64_t{0}), row_, pc_ = Expr(int64_t{0}), icb_;
   kir::Buffer racc_;
 };
 

@@ -102,8 +102,8 @@ class DirectConv {
     int64_t cb_max = kWeightBlockBytes / (p.kh * p.kw * nr_ * int64_t{sizeof(float)});
     int64_t row_bytes = p.ow * nr_ * int64_t{sizeof(float)};
     if (!flat_ && cb_max >= kMinBlockChannels && p.cg > cb_max) {
-      if (!whole_) groups_ = (p.oh + std::max<int64_t>(1, kMaxRowBufferBytes / row_bytes) - 1) /
-                             std::max<int64_t>(1, kMaxRowBufferBytes / row_bytes);
+      int64_t fit = std::max<int64_t>(1, kMaxRowBufferBytes / row_bytes);  // rows the buffer holds
+      if (!whole_) groups_ = (p.oh + fit - 1) / fit;
       rows_ = whole_ ? p.oh : (p.oh + groups_ - 1) / groups_;
       if (rows_ * p.ow > mr_ && rows_ * row_bytes <= kMaxRowBufferBytes) {
         nblk_ = (p.cg + cb_max - 1) / cb_max;

@@ -10,6 +10,8 @@
 // input of each window's first maximum (storage_order:i 1: spatial dims
 // column-major), as the ONNX reference computes it. With layout="NHWC"
 // (ops/layout.h; MaxPool and AveragePool in 2-D) input and output are N, H, W, C.
+#include <algorithm>
+
 #include "ops/layout.h"
 #include "ops/op_families.h"
 #include "ops/pool_params.h"
@@ -121,7 +123,9 @@ Expected<Stmt> lower_pool(const LowerContext& ctx) {
   Expr zero = Expr(int64_t{0});
   Expr fzero = kir::make_const(t, 0);
 
-  auto point = [&](const Expr& last) -> Stmt {
+  // `interior`: every tap of the last dimension lies inside the input, so its
+  // index needs no clamp (a strided vector load instead of a gather) and no check.
+  auto point = [&](const Expr& last, bool interior) -> Stmt {
     std::vector<Expr> o = outer;
     o.push_back(last);
     kir::Buffer acc = kir::make_buffer("acc", dt);
@@ -138,13 +142,18 @@ Expected<Stmt> lower_pool(const LowerContext& ctx) {
     for (size_t i = 0; i < k; ++i) {
       kv.push_back(kir::var("k" + std::to_string(i)));
       Expr ii = o[i] * Expr(p.strides[i]) + kv[i] * Expr(p.dilations[i]) - Expr(p.pad_begin[i]);
+      taps_in.push_back(ii);
+      if (interior && i + 1 == k) {
+        read_idx.push_back(ii);
+        continue;
+      }
       Expr in_i = ii >= zero && ii < Expr(p.in[i]);
       Expr cnt_i = ii < Expr(p.in[i] + p.pad_end[i]);
-      inside = i == 0 ? in_i : (inside && in_i);
-      counted = i == 0 ? cnt_i : (counted && cnt_i);
+      inside = inside ? (inside && in_i) : in_i;
+      counted = counted ? (counted && cnt_i) : cnt_i;
       read_idx.push_back(clamp_index(ii, p.in[i]));
-      taps_in.push_back(ii);
     }
+    if (!inside) inside = counted = kir::make_const(kir::boolean(), 1);
     Expr offset = Expr(int64_t{0});
     int64_t step = 1;
     for (size_t j = 0; j < k; ++j) {
@@ -204,8 +213,18 @@ Expected<Stmt> lower_pool(const LowerContext& ctx) {
     if (op == OpKind::kMaxPoolIndices) s = kir::allocate(arg, Expr(int64_t{1}), s);
     return op == OpKind::kAveragePool ? kir::allocate(cnt, Expr(int64_t{1}), s) : s;
   };
-  int64_t last = p.out[k - 1];
-  Stmt row = vector_loop("o" + std::to_string(k - 1), 0, last, ctx.opts.f32_lanes, ctx.opts.vectorize(), point);
+  // Output positions [lo, hi) of the last dimension whose taps all lie inside the input.
+  int64_t last = p.out[k - 1], s = p.strides[k - 1], pb = p.pad_begin[k - 1];
+  int64_t span = (p.kernel[k - 1] - 1) * p.dilations[k - 1];
+  int64_t lo = std::min(last, (pb + s - 1) / s);
+  int64_t hi = p.in[k - 1] - 1 - span + pb >= 0 ? std::min(last, (p.in[k - 1] - 1 - span + pb) / s + 1) : 0;
+  hi = std::max(lo, hi);
+  std::string name = "o" + std::to_string(k - 1);
+  auto range = [&](int64_t b, int64_t e, bool interior) {
+    return vector_loop(name, b, e, ctx.opts.f32_lanes, ctx.opts.vectorize(),
+                       [&](const Expr& o) { return point(o, interior); });
+  };
+  Stmt row = kir::block({range(0, lo, false), range(lo, hi, true), range(hi, last, false)});
   return nest.build(row, ctx.opts.parallelize() && nest.total() * last >= 4096);
 }
 

@@ -54,16 +54,19 @@ TEST_F(LowerPoolReduceTest, Pools) {
       {{3, 3}, {2, 3}, {1, 1, 2, 2}, {1, 1}, true, true},   // ceil overhang is not counted
       {{2, 3}, {1, 1}, {0, 1, 1, 1}, {2, 2}, false, false}, // dilations
   };
-  HostTensor x = HostTensor::random(DType::kF32, {2, 3, 11, 13}, 21);
-  for (const PoolCase& p : cases) {
-    for (bool is_max : {true, false}) {
-      Attrs a = Attrs().set("kernel", p.kernel).set("strides", p.strides).set("pads", p.pads)
-                    .set("dilations", p.dilations).set("ceil_mode", int64_t{p.ceil_mode})
-                    .set("count_include_pad", int64_t{p.count_include_pad});
-      const ir::Node& n = node(is_max ? OpKind::kMaxPool : OpKind::kAveragePool, {x}, a);
-      SCOPED_TRACE(n.label() + " kernel " + std::to_string(p.kernel[0]) + "x" + std::to_string(p.kernel[1]) +
-                   " -> " + n.outputs[0]->type.str());
-      check_node(n, {x}, pool_ref(is_max, p, x, n.outputs[0]->type.shape), 1e-5);
+  // The wide input has interior windows for whole vectors at 8 and 16 lanes.
+  for (const HostTensor& x : {HostTensor::random(DType::kF32, {2, 3, 11, 13}, 21),
+                              HostTensor::random(DType::kF32, {1, 2, 5, 75}, 22)}) {
+    for (const PoolCase& p : cases) {
+      for (bool is_max : {true, false}) {
+        Attrs a = Attrs().set("kernel", p.kernel).set("strides", p.strides).set("pads", p.pads)
+                      .set("dilations", p.dilations).set("ceil_mode", int64_t{p.ceil_mode})
+                      .set("count_include_pad", int64_t{p.count_include_pad});
+        const ir::Node& n = node(is_max ? OpKind::kMaxPool : OpKind::kAveragePool, {x}, a);
+        SCOPED_TRACE(n.label() + " kernel " + std::to_string(p.kernel[0]) + "x" + std::to_string(p.kernel[1]) +
+                     " -> " + n.outputs[0]->type.str());
+        check_node(n, {x}, pool_ref(is_max, p, x, n.outputs[0]->type.shape), 1e-5);
+      }
     }
   }
 }

@@ -108,6 +108,9 @@ TEST_F(LowerTiledTest, Conv) {
       {2, 5, 9, 7, 9, 3, 3, 1, {2, 2}, {0, 1, 2, 0}, {1, 1}, false},      // short rows, strided, odd pads
       {1, 8, 6, 6, 16, 1, 1, 1, {2, 2}, {0, 0, 0, 0}, {1, 1}, false},     // short rows, 1x1 stride 2
       {1, 3, 6, 5, 8, 3, 3, 1, {1, 1}, {2, 2, 2, 2}, {2, 2}, true},       // short rows, dilated
+      {1, 40, 6, 31, 20, 3, 3, 1, {1, 1}, {1, 1, 1, 1}, {1, 1}, true},    // input-channel blocks, uneven last block
+      {1, 64, 5, 4, 36, 3, 3, 1, {1, 1}, {1, 1, 1, 1}, {1, 1}, false},    // channel blocks over whole-image tiles
+      {1, 96, 9, 19, 16, 3, 3, 2, {2, 2}, {1, 0, 1, 1}, {1, 1}, true},    // channel blocks: groups, strides
   };
   uint32_t seed = 300;
   for (const ConvCase& c : cases) {

@@ -173,6 +173,8 @@ enum class Intrinsic : uint8_t {
   kFma,        // fma(a, b, c) = a*b + c, one rounding
   kNot,        // logical not of a bool
   kSin, kCos, kTan, kAsin, kAcos, kAtan,  // radians; asin/acos of |x| > 1 is NaN
+  kPrefetch,   // prefetch(load): asks the cache for the address `load` would read (into L2;
+               // the load itself does not happen, any address is allowed); evaluates to 0
 };
 const char* intrinsic_name(Intrinsic f);
 struct Call : ExprNode {

@@ -85,12 +85,18 @@ Expected<Stmt> lower_conv_1x1_rows(const LowerContext& ctx, const ConvParams& p)
   Expr n = nest.add("n", p.n), g = nest.add("g", p.group);
   Expr oh = flat ? zero() : nest.add("oh", p.oh);
   int64_t batches = p.n * p.group * (flat ? 1 : p.oh);
-  GemmPlan plan = plan_gemm(mg, cols, p.cg, tile.mr, tile.nr, batches, p.cg * dtype_size(dt));
+  // Weights are tile-packed by passes/pack_weights ("rowtile<mr>", each
+  // tile's rows interleaved: one contiguous stream of broadcasts), or OIHW,
+  // or, from elsewhere, packed in output-channel blocks.
+  std::optional<PackedWeight> packed = packed_weight(ctx.node);
+  bool tiled = packed && packed->layout == gemm_rows_layout_name(packed->block);
+  int64_t mr = tiled ? packed->block : tile.mr;
+  GemmPlan plan = plan_gemm(mg, cols, p.cg, mr, tile.nr, batches);
   auto oc = [&](const Expr& m) { return p.group == 1 ? m : g * Expr(mg) + m; };
   GemmOperands ops;
-  // Weights are OIHW (passes/pack_weights leaves them so for this strategy) or, from elsewhere, packed.
-  std::optional<PackedWeight> packed = packed_weight(ctx.node);
-  ops.a = [&](const Expr& m, const Expr& k) {
+  ops.a = [&](const Expr& m0, int64_t i, int64_t rows, const Expr& k) {
+    if (tiled) return ctx.read(1, {oc(m0) * Expr(p.cg) + k * Expr(rows) + Expr(i)});
+    Expr m = m0 + Expr(i);
     if (packed) return ctx.read(1, packed_conv_index(oc(m), k, zero(), zero(), mg, packed->block));
     return ctx.read(1, {oc(m), k, zero(), zero()});
   };

@@ -80,7 +80,7 @@ void pack_weights(ir::Graph& g, const ops::KernelOptions& opts) {
     if (n.op == ir::OpKind::kConv) {
       Expected<ops::ConvParams> p = ops::conv_params(n);
       if (!p || !ops::conv_tiled_applies(n, *p, opts)) continue;
-      if (ops::conv_1x1_rows_applies(*p, opts)) {
+      if (ops::conv_1x1_rows_applies(*p, opts) && !ops::conv_1x1_transposed(*p, opts)) {
         // The GEMM's A operand, tile by tile (ops/conv_1x1_rows.cpp).
         int64_t mr = ops::register_tile(opts).mr;
         ir::Tensor packed = ops::pack_gemm_rows(*w->constant, p->group, mr);

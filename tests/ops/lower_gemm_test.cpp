@@ -10,7 +10,9 @@
 
 #include "lower/kernel_builder.h"
 #include "lower_harness.h"
+#include "ops/conv_params.h"
 #include "ops/gemm_blocking.h"
+#include "ops/op_families.h"
 #include "ops/weight_layout.h"
 #include "passes/fuse_elementwise.h"
 #include "passes/pack_weights.h"
@@ -240,6 +242,8 @@ TEST_F(LowerGemmTest, OneByOneConvs) {
       {2, 6, 4, 10, 8, 2, 1},     // batch and groups
       {1, 1560, 3, 6, 9, 1, 1},   // K blocks
       {1, 8, 9, 20, 12, 1, 2},    // row stride: per-row GEMMs
+      {1, 512, 7, 7, 48, 1, 1},   // 49 positions, long K: transposed (AVX2, AVX-512)
+      {1, 1024, 7, 7, 64, 2, 1},  // the same with groups
   };
   uint32_t seed = 1000;
   for (const Case& c : cases) {
@@ -252,12 +256,19 @@ TEST_F(LowerGemmTest, OneByOneConvs) {
     std::vector<double> want = conv1x1_ref(x, w, &b, c.group, c.stride_h);
     double tol = c.c > 1000 ? 1e-4 : 1e-5;
     check_node_with(conv, {x, w, b}, want, tol, level3_option_sets());
-    // Tile-packed weights (passes/pack_weights), at each target's tile height.
+    // Packed weights as passes/pack_weights packs them: tile by tile at each
+    // target's tile height, or in output-channel blocks for the transposed GEMM.
+    Expected<ConvParams> p = conv_params(conv);
+    ASSERT_TRUE(p.has_value());
     for (const KernelOptions& opts : level3_option_sets()) {
-      int64_t mr = register_tile(opts).mr;
-      HostTensor pw = from_tensor(pack_gemm_rows(to_tensor(w), c.group, mr));
+      RegisterTile tile = register_tile(opts);
+      bool transposed = conv_1x1_transposed(*p, opts);
+      EXPECT_EQ(transposed, c.w == 7 && opts.f32_lanes > 4) << opts.f32_lanes << " lanes";
+      HostTensor pw = from_tensor(transposed ? pack_conv_weight(to_tensor(w), c.group, tile.nr)
+                                             : pack_gemm_rows(to_tensor(w), c.group, tile.mr));
       Attrs packed_attrs = attrs;
-      set_packed_weight(packed_attrs, gemm_rows_layout_name(mr), w.type.shape);
+      set_packed_weight(packed_attrs, transposed ? conv_layout_name(tile.nr) : gemm_rows_layout_name(tile.mr),
+                        w.type.shape);
       const ir::Node& packed = node(OpKind::kConv, {x, pw, b}, packed_attrs);
       check_node_with(packed, {x, pw, b}, want, tol, {opts});
     }

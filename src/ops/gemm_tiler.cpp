@@ -105,12 +105,14 @@ Stmt GemmTiler::tile(const Expr& m0, int64_t rows, int64_t off, int64_t width) {
     }
   }
   Stmt init = kir::block(zeros), done = kir::block(out), red, step = kir::block(update);
-  if (ops_.prefetch_b && !g_.rows_outer) {
-    // One prefetch per cache line of the next panel's row (64 bytes).
+  if (ops_.prefetch_b && !g_.rows_outer && g_.panels > 1) {
+    // One prefetch per cache line of the next panel's row (64 bytes); the
+    // last panel prefetches itself (an address inside B).
     int64_t line = 64 / dtype_size(dt_);
+    Expr next = kir::min(nb_ + Expr(int64_t{1}), Expr(g_.panels - 1));
     for (int64_t l = 0; l < g_.nr; l += line)
       step = kir::let_stmt(kir::var("pf", scalar_type(dt_)),
-                           kir::call(kir::Intrinsic::kPrefetch, {ops_.b(kg, zero(), nb_ + Expr(int64_t{1}), Expr(l))}), step);
+                           kir::call(kir::Intrinsic::kPrefetch, {ops_.b(kg, zero(), next, Expr(l))}), step);
   }
   if (!blocked) {
     red = kir::for_loop(k, zero(), Expr(k_), kir::ForKind::kSerial, step);

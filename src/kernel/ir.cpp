@@ -91,6 +91,7 @@ const char* intrinsic_name(Intrinsic f) {
     case Intrinsic::kAcos: return "acos";
     case Intrinsic::kAtan: return "atan";
     case Intrinsic::kDot: return "dot";
+    case Intrinsic::kPrefetch: return "prefetch";
   }
   return "?";
 }
@@ -445,6 +446,7 @@ Expr call(Intrinsic f, std::vector<Expr> args) {
   if (args.size() == 3) match_types(args[1], args[2], intrinsic_name(f));
   if (args.size() == 3) match_types(args[0], args[1], intrinsic_name(f));
   Type t = args[0].type();
+  KILN_CHECK(f != Intrinsic::kPrefetch || (args[0].as<Load>() && t.lanes == 1)) << "prefetch takes a scalar load";
   switch (f) {
     case Intrinsic::kNot:
       KILN_CHECK(t.is_bool()) << "not needs a bool, got " << t.str();

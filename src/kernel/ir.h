@@ -182,6 +182,8 @@ enum class Intrinsic : uint8_t {
   // lane (a broadcast). Results never depend on the ISA (VNNI vpdpbusd, AVX2
   // vpmaddwd, NEON sdot/udot or widening multiplies: codegen/llvm/emit_dot.cpp).
   kDot,
+  kPrefetch,   // prefetch(load): asks the cache for the address `load` would read (into L2;
+               // the load itself does not happen, any address is allowed); evaluates to 0
 };
 const char* intrinsic_name(Intrinsic f);
 struct Call : ExprNode {

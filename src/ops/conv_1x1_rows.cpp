@@ -5,7 +5,11 @@
 // loads and the epilogue's stores are contiguous vectors). With unit strides
 // the whole H x W plane is one row of positions; with a row stride (or an
 // epilogue that reads an input broadcast along only one of H and W) each
-// output row is its own GEMM.
+// output row is its own GEMM. Rows that fill vectors badly (7x7 = 49 =
+// 32 + 16 + 1 lanes) with a long K run the transposed GEMM instead: positions
+// x output channels, the channel vectors stored HW apart.
+#include <algorithm>
+
 #include "kernel/mutator.h"
 #include "ops/conv_params.h"
 #include "ops/gemm_tiler.h"
@@ -59,12 +63,91 @@ class PlaneIndexCheck : public kir::IRVisitor {
   const kir::ExprNode *oh_, *ow_;
 };
 
+// Rows of positions whose vector pieces keep fewer than this share (percent)
+// of their lanes busy (49 = 32 + 16 + 1 at 16 lanes: 77 %) run transposed
+// when K is at least kMinTransposedK: the scattered stores of the output
+// channel vectors cost about a cycle per element, the reduction K / (2 x lanes).
+constexpr int64_t kMinLaneUse = 90;
+constexpr int64_t kMinTransposedK = 512;
+
 bool plane_is_one_row(const LowerContext& ctx) {
   Expr oh = kir::var("oh"), ow = kir::var("ow");
   PlaneIndexCheck check(oh, ow);
   check.visit(ctx.write(0, {zero(), zero(), oh, ow}, kir::make_const(scalar_type(ctx.node.inputs[0]->type.dtype), 0)));
   return check.ok;
 }
+
+// The GEMMs of a 1x1 conv: a loop nest over images, groups and (unless the
+// plane is one row) output rows, then the work items of one GEMM.
+class OneByOne {
+ public:
+  OneByOne(const LowerContext& ctx, const ConvParams& p) : ctx_(ctx), p_(p), mg_(p.m / p.group) {
+    bool flat = p.sh == 1 && plane_is_one_row(ctx);
+    cols_ = flat ? p.oh * p.ow : p.ow;
+    n_ = nest_.add("n", p.n), g_ = nest_.add("g", p.group);
+    oh_ = flat ? zero() : nest_.add("oh", p.oh);
+    batches_ = p.n * p.group * (flat ? 1 : p.oh);
+  }
+
+  // Output channels x positions = W[oc, ic] x X[ic, positions]: mr output
+  // channels broadcast (weights tile-packed by passes/pack_weights,
+  // "rowtile<mr>", each tile's rows interleaved: one contiguous stream of
+  // broadcasts; or OIHW; or, from elsewhere, packed in output-channel blocks).
+  Expected<Stmt> rows(const std::optional<PackedWeight>& packed) {
+    RegisterTile tile = register_tile(ctx_.opts);
+    bool tiled = packed && packed->layout == gemm_rows_layout_name(packed->block);
+    GemmPlan plan = plan_gemm(mg_, cols_, p_.cg, tiled ? packed->block : tile.mr, tile.nr, batches_);
+    GemmOperands ops;
+    ops.a = [&](const Expr& m0, int64_t i, int64_t rows, const Expr& k) {
+      if (tiled) return ctx_.read(1, {oc(m0) * Expr(p_.cg) + k * Expr(rows) + Expr(i)});
+      Expr m = m0 + Expr(i);
+      if (packed) return ctx_.read(1, packed_conv_index(oc(m), k, zero(), zero(), mg_, packed->block));
+      return ctx_.read(1, {oc(m), k, zero(), zero()});
+    };
+    ops.b = [&](const Expr& k, const Expr& col, const Expr&, const Expr&) { return input(k, col); };
+    ops.write = [&](const Expr& m, const Expr& col, const Expr& v) { return output(m, col, v); };
+    return build(plan, cols_, ops);
+  }
+
+  // Positions x output channels = X^T[positions, ic] x W^T[ic, oc]: mr
+  // positions broadcast, nr output channels as vectors from the "ohwi<nr>o"
+  // weights, stored as channel vectors HW apart (scattered).
+  Expected<Stmt> transposed(int64_t nr) {
+    GemmPlan plan = plan_gemm(cols_, mg_, p_.cg, register_tile(ctx_.opts).mr, nr, batches_);
+    GemmOperands ops;
+    ops.a = [&](const Expr& m0, int64_t i, int64_t, const Expr& k) { return input(k, m0 + Expr(i)); };
+    ops.b = [&](const Expr& k, const Expr&, const Expr& panel, const Expr& lane) {
+      return ctx_.read(1, {p_.group == 1 ? panel : g_ * Expr((mg_ + nr - 1) / nr) + panel, zero(), zero(), k, lane});
+    };
+    ops.prefetch_b = true;
+    ops.write = [&](const Expr& m, const Expr& col, const Expr& v) { return output(col, m, v); };
+    return build(plan, mg_, ops);
+  }
+
+ private:
+  Expr oc(const Expr& m) const { return p_.group == 1 ? m : g_ * Expr(mg_) + m; }
+  // X[n, input channel k of the group, row, position col].
+  Expr input(const Expr& k, const Expr& col) const {
+    return ctx_.read(0, {n_, p_.group == 1 ? k : g_ * Expr(p_.cg) + k, oh_ * Expr(p_.sh), col});
+  }
+  // Output channel m of the group at position col, plus the bias.
+  Stmt output(const Expr& m, const Expr& col, const Expr& v) const {
+    Expr y = ctx_.node.inputs.size() == 3 ? v + ctx_.read(2, {oc(m)}) : v;
+    return ctx_.write(0, {n_, oc(m), oh_, col}, y);
+  }
+  Expected<Stmt> build(const GemmPlan& plan, int64_t n, const GemmOperands& ops) {
+    Expr w = nest_.add("w", plan.items());
+    bool parallel = ctx_.opts.parallelize() && p_.n * p_.m * p_.oh * p_.ow * p_.cg >= 64 * 1024;
+    GemmTiler tiler(plan, n, p_.cg, ctx_.node.inputs[0]->type.dtype, ctx_.opts.f32_lanes, ops);
+    return nest_.build(tiler.item(w), parallel);
+  }
+
+  const LowerContext& ctx_;
+  const ConvParams& p_;
+  int64_t mg_, cols_ = 1, batches_ = 1;
+  LoopNest nest_;
+  Expr n_, g_, oh_;
+};
 
 }  // namespace
 
@@ -75,37 +158,20 @@ bool conv_1x1_rows_applies(const ConvParams& p, const KernelOptions& opts) {
   return unit && 2 * row >= register_tile(opts).nr;
 }
 
+bool conv_1x1_transposed(const ConvParams& p, const KernelOptions& opts) {
+  int64_t lanes = std::max(1, opts.f32_lanes), nr = register_tile(opts).nr, row = p.sh == 1 ? p.oh * p.ow : p.ow;
+  // Vector operations per row of positions: whole vectors, then one per tail piece.
+  int64_t ops = row / lanes + static_cast<int64_t>(vector_pieces(row % lanes, static_cast<int>(lanes)).size());
+  bool ragged = row < ops * lanes * kMinLaneUse / 100;
+  return ragged && p.cg >= kMinTransposedK && p.m / p.group >= nr && (p.m / p.group) % lanes == 0;
+}
+
 Expected<Stmt> lower_conv_1x1_rows(const LowerContext& ctx, const ConvParams& p) {
-  RegisterTile tile = register_tile(ctx.opts);
-  DType dt = ctx.node.inputs[0]->type.dtype;
-  int64_t mg = p.m / p.group;
-  bool flat = p.sh == 1 && plane_is_one_row(ctx);
-  int64_t cols = flat ? p.oh * p.ow : p.ow;
-  LoopNest nest;
-  Expr n = nest.add("n", p.n), g = nest.add("g", p.group);
-  Expr oh = flat ? zero() : nest.add("oh", p.oh);
-  int64_t batches = p.n * p.group * (flat ? 1 : p.oh);
-  GemmPlan plan = plan_gemm(mg, cols, p.cg, tile.mr, tile.nr, batches, p.cg * dtype_size(dt));
-  auto oc = [&](const Expr& m) { return p.group == 1 ? m : g * Expr(mg) + m; };
-  GemmOperands ops;
-  // Weights are OIHW (passes/pack_weights leaves them so for this strategy) or, from elsewhere, packed.
+  // passes/pack_weights packs the weights in output-channel blocks for the transposed GEMM.
   std::optional<PackedWeight> packed = packed_weight(ctx.node);
-  ops.a = [&](const Expr& m, const Expr& k) {
-    if (packed) return ctx.read(1, packed_conv_index(oc(m), k, zero(), zero(), mg, packed->block));
-    return ctx.read(1, {oc(m), k, zero(), zero()});
-  };
-  ops.b = [&](const Expr& k, const Expr& col, const Expr&, const Expr&) {
-    Expr cin = p.group == 1 ? k : g * Expr(p.cg) + k;
-    return ctx.read(0, {n, cin, oh * Expr(p.sh), col});
-  };
-  ops.write = [&](const Expr& m, const Expr& col, const Expr& v) {
-    Expr y = ctx.node.inputs.size() == 3 ? v + ctx.read(2, {oc(m)}) : v;
-    return ctx.write(0, {n, oc(m), oh, col}, y);
-  };
-  Expr w = nest.add("w", plan.items());
-  bool parallel = ctx.opts.parallelize() && p.n * p.m * p.oh * p.ow * p.cg >= 64 * 1024;
-  GemmTiler tiler(plan, cols, p.cg, dt, ctx.opts.f32_lanes, ops);
-  return nest.build(tiler.item(w), parallel);
+  if (packed && packed->layout == conv_layout_name(packed->block) && conv_1x1_transposed(p, ctx.opts))
+    return OneByOne(ctx, p).transposed(packed->block);
+  return OneByOne(ctx, p).rows(packed);
 }
 
 }  // namespace kiln::ops

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "ops/conv_params.h"
+#include "ops/depthwise_common.h"
 #include "ops/op_families.h"
 #include "ops/weight_layout.h"
 
@@ -17,15 +18,6 @@ namespace {
 
 Expr zero() { return Expr(int64_t{0}); }
 
-// [lo, hi): the output indices whose whole window lies inside [0, in) along
-// one axis (stride s, pad before pb, kernel k, dilation d), clamped to [0, out).
-std::pair<int64_t, int64_t> interior(int64_t in, int64_t out, int64_t s, int64_t pb, int64_t k, int64_t d) {
-  int64_t span = (k - 1) * d;
-  int64_t lo = std::min((pb + s - 1) / s, out);
-  int64_t hi = in - 1 - span + pb >= 0 ? (in - 1 - span + pb) / s + 1 : 0;
-  return {lo, std::max(lo, std::min(hi, out))};
-}
-
 class DepthwiseTiler {
  public:
   DepthwiseTiler(const LowerContext& ctx, const ConvParams& p) : ctx_(ctx), p_(p) {
@@ -35,8 +27,8 @@ class DepthwiseTiler {
     lanes_ = ctx.opts.f32_lanes;
     nr_ = 2 * lanes_;
     mr_ = std::clamp<int64_t>((ctx.opts.vector_registers - 4) / 2, 1, 4);
-    std::tie(rlo_, rhi_) = interior(p.h, p.oh, p.sh, p.pt, p.kh, p.dh);
-    std::tie(clo_, chi_) = interior(p.w, p.ow, p.sw, p.pl, p.kw, p.dw);
+    DepthwiseInterior in = depthwise_interior(p);
+    rlo_ = in.rlo, rhi_ = in.rhi, clo_ = in.clo, chi_ = in.chi;
   }
 
   Stmt build() {
@@ -81,34 +73,26 @@ class DepthwiseTiler {
   }
 
   Stmt tile(const Expr& oh0, int64_t mr, const Expr& ow0, int64_t width, bool check_rows, bool check_cols) {
-    DType dt = ctx_.node.inputs[0]->type.dtype;
-    kir::Type t = scalar_type(dt);
-    Expr j = kir::var("j"), kh = kir::var("kh"), kw = kir::var("kw");
-    Expr ow = ow0 + j;
-    Expr iw = ow * Expr(p_.sw) + kw * Expr(p_.dw) - Expr(p_.pl);
+    DepthwiseTile t;
+    t.dt = ctx_.node.inputs[0]->type.dtype;
+    kir::Type st = scalar_type(t.dt);
+    t.mr = mr, t.width = width, t.j = kir::var("j"), t.kh = kir::var("kh"), t.kw = kir::var("kw");
+    Expr ow = ow0 + t.j;
+    Expr iw = ow * Expr(p_.sw) + t.kw * Expr(p_.dw) - Expr(p_.pl);
     std::optional<PackedWeight> packed = packed_weight(ctx_.node);
-    Expr wv = packed ? ctx_.read(1, packed_conv_index(c_, zero(), kh, kw, 1, packed->block))
-                     : ctx_.read(1, {c_, zero(), kh, kw});
-    kir::Buffer acc = kir::make_buffer("acc", dt);
-    std::vector<Stmt> init, update, out;
-    for (int64_t i = 0; i < mr; ++i) {
-      Expr oh = oh0 + Expr(i);
-      Expr ih = oh * Expr(p_.sh) + kh * Expr(p_.dh) - Expr(p_.pt);
-      Expr xv = ctx_.read(0, {n_, c_, ih, check_cols ? clamp_index(iw, p_.w) : iw});
-      if (check_cols) xv = kir::select(iw >= zero() && iw < Expr(p_.w), xv, kir::make_const(t, 0));
-      init.push_back(kir::store(acc, Expr(i), ctx_.node.inputs.size() == 3 ? ctx_.read(2, {c_}) : kir::make_const(t, 0)));
-      update.push_back(kir::store(acc, Expr(i), kir::load(acc, Expr(i)) + xv * wv));
-      out.push_back(ctx_.write(0, {n_, c_, oh, ow}, kir::load(acc, Expr(i))));
-    }
-    Stmt red = kir::for_loop(kw, zero(), Expr(p_.kw), kir::ForKind::kSerial, kir::block(update));
-    if (check_rows) {
-      // Only single-row blocks are checked: skip the window rows outside the input.
-      Expr ih = oh0 * Expr(p_.sh) + kh * Expr(p_.dh) - Expr(p_.pt);
-      red = kir::if_then_else(ih >= zero() && ih < Expr(p_.h), red);
-    }
-    red = kir::for_loop(kh, zero(), Expr(p_.kh), kir::ForKind::kSerial, red);
-    Stmt body = kir::allocate(acc, Expr(mr), kir::block({kir::block(init), red, kir::block(out)}));
-    return kir::for_loop(j, zero(), Expr(width), kir::ForKind::kVectorized, body);
+    t.w = packed ? ctx_.read(1, packed_conv_index(c_, zero(), t.kh, t.kw, 1, packed->block))
+                 : ctx_.read(1, {c_, zero(), t.kh, t.kw});
+    t.init = ctx_.node.inputs.size() == 3 ? ctx_.read(2, {c_}) : kir::make_const(st, 0);
+    auto ih = [&](const Expr& oh) { return oh * Expr(p_.sh) + t.kh * Expr(p_.dh) - Expr(p_.pt); };
+    t.x = [&](int64_t i) {
+      Expr xv = ctx_.read(0, {n_, c_, ih(oh0 + Expr(i)), check_cols ? clamp_index(iw, p_.w) : iw});
+      if (check_cols) xv = kir::select(iw >= zero() && iw < Expr(p_.w), xv, kir::make_const(st, 0));
+      return xv;
+    };
+    t.out = [&](int64_t i, const Expr& v) { return ctx_.write(0, {n_, c_, oh0 + Expr(i), ow}, v); };
+    // Only single-row blocks are checked: skip the window rows outside the input.
+    if (check_rows) t.row_ok = ih(oh0) >= zero() && ih(oh0) < Expr(p_.h);
+    return depthwise_tile(t, p_);
   }
 
   const LowerContext& ctx_;

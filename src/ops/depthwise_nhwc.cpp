@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include "ops/conv_params.h"
+#include "ops/depthwise_common.h"
 #include "ops/op_families.h"
 #include "ops/weight_layout.h"
 
@@ -21,15 +22,6 @@ namespace {
 
 Expr zero() { return Expr(int64_t{0}); }
 
-// [lo, hi): the output indices whose whole window lies inside [0, in) along
-// one axis (stride s, pad before pb, kernel k, dilation d), clamped to [0, out).
-std::pair<int64_t, int64_t> interior(int64_t in, int64_t out, int64_t s, int64_t pb, int64_t k, int64_t d) {
-  int64_t span = (k - 1) * d;
-  int64_t lo = std::min((pb + s - 1) / s, out);
-  int64_t hi = in - 1 - span + pb >= 0 ? (in - 1 - span + pb) / s + 1 : 0;
-  return {lo, std::max(lo, std::min(hi, out))};
-}
-
 class NhwcDepthwise {
  public:
   NhwcDepthwise(const LowerContext& ctx, const ConvParams& p) : ctx_(ctx), p_(p), packed_(packed_weight(ctx.node)) {
@@ -38,8 +30,8 @@ class NhwcDepthwise {
     // 8 columns x 1 vector: 8 accumulators, the unrolled window row's weights
     // and the shared input vectors fit 16 registers.
     mr_ = 8;
-    std::tie(rlo_, rhi_) = interior(p.h, p.oh, p.sh, p.pt, p.kh, p.dh);
-    std::tie(clo_, chi_) = interior(p.w, p.ow, p.sw, p.pl, p.kw, p.dw);
+    DepthwiseInterior in = depthwise_interior(p);
+    rlo_ = in.rlo, rhi_ = in.rhi, clo_ = in.clo, chi_ = in.chi;
   }
 
   Stmt build() {
@@ -85,34 +77,24 @@ class NhwcDepthwise {
 
   Stmt tile(const Expr& ow0, int64_t mr, const Expr& cb, int64_t off, int64_t width, bool check_rows,
             bool check_cols) {
-    DType dt = ctx_.node.inputs[0]->type.dtype;
-    kir::Type t = scalar_type(dt);
-    Expr j = kir::var("j"), kh = kir::var("kh"), kw = kir::var("kw");
-    Expr c = cb * Expr(nr_) + Expr(off) + j;
-    Expr ih = oh_ * Expr(p_.sh) + kh * Expr(p_.dh) - Expr(p_.pt);
-    Expr wv = packed_ ? ctx_.read(1, {cb, kh, kw, zero(), Expr(off) + j}) : ctx_.read(1, {c, zero(), kh, kw});
-    kir::Buffer acc = kir::make_buffer("acc", dt);
-    std::vector<Stmt> init, update, out;
-    for (int64_t i = 0; i < mr; ++i) {
-      Expr ow = ow0 + Expr(i);
-      Expr iw = ow * Expr(p_.sw) + kw * Expr(p_.dw) - Expr(p_.pl);
-      Expr xv;
-      if (check_cols) {
-        Expr ok = iw >= zero() && iw < Expr(p_.w);
-        xv = kir::select(ok, ctx_.read(0, {n_, ih, clamp_index(iw, p_.w), c}), kir::make_const(t, 0));
-      } else {
-        xv = ctx_.read(0, {n_, ih, iw, c});
-      }
-      init.push_back(kir::store(acc, Expr(i), ctx_.node.inputs.size() == 3 ? ctx_.read(2, {c}) : kir::make_const(t, 0)));
-      update.push_back(kir::store(acc, Expr(i), kir::load(acc, Expr(i)) + xv * wv));
-      out.push_back(ctx_.write(0, {n_, oh_, ow, c}, kir::load(acc, Expr(i))));
-    }
-    kir::ForKind kw_kind = p_.kw <= 7 ? kir::ForKind::kUnrolled : kir::ForKind::kSerial;
-    Stmt red = kir::for_loop(kw, zero(), Expr(p_.kw), kw_kind, kir::block(update));
-    if (check_rows) red = kir::if_then_else(ih >= zero() && ih < Expr(p_.h), red);
-    red = kir::for_loop(kh, zero(), Expr(p_.kh), kir::ForKind::kSerial, red);
-    Stmt body = kir::allocate(acc, Expr(mr), kir::block({kir::block(init), red, kir::block(out)}));
-    return kir::for_loop(j, zero(), Expr(width), kir::ForKind::kVectorized, body);
+    DepthwiseTile t;
+    t.dt = ctx_.node.inputs[0]->type.dtype;
+    kir::Type st = scalar_type(t.dt);
+    t.mr = mr, t.width = width, t.j = kir::var("j"), t.kh = kir::var("kh"), t.kw = kir::var("kw");
+    Expr c = cb * Expr(nr_) + Expr(off) + t.j;
+    Expr ih = oh_ * Expr(p_.sh) + t.kh * Expr(p_.dh) - Expr(p_.pt);
+    t.w = packed_ ? ctx_.read(1, {cb, t.kh, t.kw, zero(), Expr(off) + t.j}) : ctx_.read(1, {c, zero(), t.kh, t.kw});
+    t.init = ctx_.node.inputs.size() == 3 ? ctx_.read(2, {c}) : kir::make_const(st, 0);
+    t.x = [&](int64_t i) {
+      Expr iw = (ow0 + Expr(i)) * Expr(p_.sw) + t.kw * Expr(p_.dw) - Expr(p_.pl);
+      if (!check_cols) return ctx_.read(0, {n_, ih, iw, c});
+      Expr ok = iw >= zero() && iw < Expr(p_.w);
+      return kir::select(ok, ctx_.read(0, {n_, ih, clamp_index(iw, p_.w), c}), kir::make_const(st, 0));
+    };
+    t.out = [&](int64_t i, const Expr& v) { return ctx_.write(0, {n_, oh_, ow0 + Expr(i), c}, v); };
+    t.kw_kind = p_.kw <= 7 ? kir::ForKind::kUnrolled : kir::ForKind::kSerial;
+    if (check_rows) t.row_ok = ih >= zero() && ih < Expr(p_.h);
+    return depthwise_tile(t, p_);
   }
 
   const LowerContext& ctx_;

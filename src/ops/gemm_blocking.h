@@ -9,12 +9,10 @@
 
 namespace kiln::ops {
 
-// Cache sizes the blocking assumes (documented constants: the x86-64 and
-// AArch64 cores kiln targets have at least 32 KiB of 8-way L1D with 64-byte
-// lines and 512 KiB of L2 per core), and the largest local buffer a kernel
-// keeps on the stack (codegen mallocs bigger ones, which costs page faults).
-inline constexpr int64_t kGemmL1Ways = 8;
-inline constexpr int64_t kGemmL1SetSpan = 4096;  // bytes between addresses that share an L1 set
+// The L2 size the blocking assumes (a documented constant: the x86-64 and
+// AArch64 cores kiln targets have at least 512 KiB of L2 per core), and the
+// largest local buffer a kernel keeps on the stack (codegen mallocs bigger
+// ones, which costs page faults).
 inline constexpr int64_t kGemmL2Bytes = 512 * 1024;
 inline constexpr int64_t kGemmStackBytes = 64 * 1024;
 
@@ -46,10 +44,14 @@ struct GemmPlan {
   kir::Expr block_tile(const kir::Expr& b) const;
 };
 
+// The register tiles' rows and the K blocks of an M x K by K x N product
+// (plan_gemm's tiles, tile_q, tile_r, mr, kc and kblocks; the rest default).
+// They depend on M, K and mr only, so that an A operand packed at compile
+// time tile by tile (pack_gemm_rows) matches the kernel's plan.
+GemmPlan plan_row_tiles(int64_t m, int64_t k, int64_t mr);
+
 // The blocking of `batches` products of M x K by K x N with at most an
-// mr x nr register tile. `lda` is A's row stride in bytes: a multiple of
-// kGemmL1SetSpan puts all rows of a tile in one L1 set, so the tile gets at
-// most kGemmL1Ways - 1 rows (the last way for B).
-GemmPlan plan_gemm(int64_t m, int64_t n, int64_t k, int64_t mr, int64_t nr, int64_t batches, int64_t lda);
+// mr x nr register tile.
+GemmPlan plan_gemm(int64_t m, int64_t n, int64_t k, int64_t mr, int64_t nr, int64_t batches);
 
 }  // namespace kiln::ops

@@ -96,7 +96,7 @@ Stmt GemmTiler::tile(const Expr& m0, int64_t rows, int64_t off, int64_t width) {
   for (int64_t i = 0; i < rows; ++i) {
     Expr m = m0 + Expr(i);
     zeros.push_back(kir::store(acc, Expr(i), kir::make_const(scalar_type(dt_), 0)));
-    update.push_back(kir::store(acc, Expr(i), kir::load(acc, Expr(i)) + ops_.a(m, kg) * bv));
+    update.push_back(kir::store(acc, Expr(i), kir::load(acc, Expr(i)) + ops_.a(m0, i, rows, kg) * bv));
     out.push_back(ops_.write(m, n, kir::load(acc, Expr(i))));
     if (blocked) {
       Expr c = (pl_ * Expr(g_.block_rows()) + m - row0_) * Expr(g_.nr) + lane;
@@ -104,13 +104,22 @@ Stmt GemmTiler::tile(const Expr& m0, int64_t rows, int64_t off, int64_t width) {
       park.push_back(kir::store(c_part_, c, kir::load(acc, Expr(i))));
     }
   }
-  Stmt init = kir::block(zeros), done = kir::block(out), red;
+  Stmt init = kir::block(zeros), done = kir::block(out), red, step = kir::block(update);
+  if (ops_.prefetch_b && !g_.rows_outer && g_.panels > 1) {
+    // One prefetch per cache line of the next panel's row (64 bytes); the
+    // last panel prefetches itself (an address inside B).
+    int64_t line = 64 / dtype_size(dt_);
+    Expr next = kir::min(nb_ + Expr(int64_t{1}), Expr(g_.panels - 1));
+    for (int64_t l = 0; l < g_.nr; l += line)
+      step = kir::let_stmt(kir::var("pf", scalar_type(dt_)),
+                           kir::call(kir::Intrinsic::kPrefetch, {ops_.b(kg, zero(), next, Expr(l))}), step);
+  }
   if (!blocked) {
-    red = kir::for_loop(k, zero(), Expr(k_), kir::ForKind::kSerial, kir::block(update));
+    red = kir::for_loop(k, zero(), Expr(k_), kir::ForKind::kSerial, step);
   } else {
     // K block kb_ covers [kb * kc, min(K, (kb + 1) * kc)).
     Expr len = k_ % g_.kc == 0 ? Expr(g_.kc) : kir::min(Expr(g_.kc), Expr(k_) - k0_);
-    red = kir::for_loop(k, zero(), len, kir::ForKind::kSerial, kir::block(update));
+    red = kir::for_loop(k, zero(), len, kir::ForKind::kSerial, step);
     init = kir::if_then_else(kb_ == zero(), init, kir::block(reload));
     done = kir::if_then_else(kb_ == Expr(g_.kblocks - 1), done, kir::block(park));
   }

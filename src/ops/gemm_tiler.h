@@ -14,9 +14,16 @@ namespace kiln::ops {
 // How the tiler reads and writes one product C[M, N] = A[M, K] x B[K, N].
 // Indices are i64 expressions; n (and so `lane`) varies along the vector.
 struct GemmOperands {
-  std::function<kir::Expr(const kir::Expr& m, const kir::Expr& k)> a;
+  // A[m0 + i, k] for row i of the register tile of `rows` rows from row m0
+  // (a tile-packed A, pack_gemm_rows, keeps each tile's rows interleaved).
+  std::function<kir::Expr(const kir::Expr& m0, int64_t i, int64_t rows, const kir::Expr& k)> a;
   // B[k, n] where n = panel * nr + lane (packed weights index by panel and lane).
   std::function<kir::Expr(const kir::Expr& k, const kir::Expr& n, const kir::Expr& panel, const kir::Expr& lane)> b;
+  // B is packed in panels (b reads [panel, k, lane] and ignores n): a tile
+  // prefetches the next panel's row k (into L2) as it reads this one's, so
+  // that a B bigger than the caches streams in while the panel's row tiles
+  // run instead of stalling the next panel's first tile.
+  bool prefetch_b = false;
   // Stores the finished C[m, n] (through the fused epilogue).
   std::function<kir::Stmt(const kir::Expr& m, const kir::Expr& n, const kir::Expr& value)> write;
 };

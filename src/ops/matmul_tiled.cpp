@@ -32,11 +32,11 @@ Expected<Stmt> lower_matmul_tiled(const LowerContext& ctx, const MatMulParams& p
     batches *= p.batch[i];
   }
   std::vector<Expr> a_pre = broadcast_index(bidx, p.a_batch), b_pre = broadcast_index(bidx, p.b_batch);
-  GemmPlan plan = plan_gemm(p.m, p.n, p.k, tile.mr, packed ? packed->block : tile.nr, batches, p.k * dtype_size(dt));
+  GemmPlan plan = plan_gemm(p.m, p.n, p.k, tile.mr, packed ? packed->block : tile.nr, batches);
   GemmOperands ops;
-  ops.a = [&](const Expr& m, const Expr& k) {
+  ops.a = [&](const Expr& m0, int64_t row, int64_t, const Expr& k) {
     std::vector<Expr> i = a_pre;
-    i.push_back(m);
+    i.push_back(m0 + Expr(row));
     i.push_back(k);
     return ctx.read(0, i);
   };
@@ -47,6 +47,7 @@ Expected<Stmt> lower_matmul_tiled(const LowerContext& ctx, const MatMulParams& p
     i.push_back(n);
     return ctx.read(1, i);
   };
+  ops.prefetch_b = packed.has_value();
   ops.write = [&](const Expr& m, const Expr& n, const Expr& v) {
     std::vector<Expr> i = bidx;
     i.push_back(m);

@@ -47,8 +47,12 @@ struct MatMulParams;
 bool conv_tiled_applies(const ir::Node& node, const ConvParams& p, const KernelOptions& opts);
 Expected<kir::Stmt> lower_conv_tiled(const LowerContext& ctx, const ConvParams& p);
 // conv_1x1_rows.cpp: the tiled path's choice for 1x1, unit-stride convs with
-// wide rows (vectors along the row; reads unpacked OIHW weights).
+// wide rows (vectors along the row; weights tile-packed as the GEMM's A,
+// passes/pack_weights). conv_1x1_transposed: rows whose vector pieces leave
+// many lanes idle (7x7) with a long K run transposed instead (positions
+// broadcast, output channels as vectors: weights packed "ohwi<nr>o").
 bool conv_1x1_rows_applies(const ConvParams& p, const KernelOptions& opts);
+bool conv_1x1_transposed(const ConvParams& p, const KernelOptions& opts);
 // depthwise.cpp: level-3 depthwise convs (one output channel per input channel).
 bool depthwise_tiled_applies(const ir::Node& node, const ConvParams& p, const KernelOptions& opts);
 Expected<kir::Stmt> lower_depthwise_tiled(const LowerContext& ctx, const ConvParams& p);

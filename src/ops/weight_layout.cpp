@@ -50,6 +50,7 @@ void set_packed_weight(ir::Attrs& attrs, const std::string& layout, const ir::Sh
 std::string conv_layout_name(int64_t nr) { return "ohwi" + std::to_string(nr) + "o"; }
 std::string matmul_layout_name(int64_t nr) { return "kn" + std::to_string(nr) + "n"; }
 std::string depthwise_layout_name(int64_t nr) { return "chw" + std::to_string(nr) + "c"; }
+std::string gemm_rows_layout_name(int64_t mr) { return "rowtile" + std::to_string(mr); }
 
 ir::Shape packed_conv_shape(const ir::Shape& logical, int64_t group, int64_t nr) {
   int64_t mg = logical[0] / group;
@@ -58,6 +59,10 @@ ir::Shape packed_conv_shape(const ir::Shape& logical, int64_t group, int64_t nr)
 
 ir::Shape packed_conv_shape(const PackedWeight& packed, int64_t group) {
   if (packed.layout == depthwise_layout_name(packed.block)) return packed_conv_shape(packed.logical, 1, packed.block);
+  if (packed.layout == gemm_rows_layout_name(packed.block)) {
+    const ir::Shape& l = packed.logical;
+    return {l[0] * l[1] * l[2] * l[3]};
+  }
   return packed_conv_shape(packed.logical, group, packed.block);
 }
 
@@ -95,6 +100,25 @@ ir::Tensor pack_matmul_weight(const ir::Tensor& b, int64_t nr) {
   const float* src = b.data<float>();
   for (int64_t kk = 0; kk < k; ++kk)
     for (int64_t c = 0; c < n; ++c) dst[((c / nr) * k + kk) * nr + c % nr] = src[kk * n + c];
+  return out;
+}
+
+ir::Tensor pack_gemm_rows(const ir::Tensor& w, int64_t group, int64_t mr) {
+  const ir::Shape& s = w.type().shape;
+  KILN_CHECK(w.type().dtype == DType::kF32 && s.size() == 4 && s[0] % group == 0)
+      << "pack_gemm_rows: " << w.type().str() << " group " << group;
+  int64_t mg = s[0] / group, k = s[1] * s[2] * s[3];
+  GemmPlan t = plan_row_tiles(mg, k, mr);
+  ir::Tensor out(ir::TensorType{DType::kF32, {s[0] * k}});
+  float* dst = out.mutable_data<float>();
+  const float* src = w.data<float>();
+  for (int64_t g = 0; g < group; ++g)
+    for (int64_t tile = 0, r0 = 0; tile < t.tiles; ++tile) {
+      int64_t h = t.tile_q + (tile < t.tile_r ? 1 : 0), base = (g * mg + r0) * k;
+      for (int64_t i = 0; i < h; ++i)
+        for (int64_t kk = 0; kk < k; ++kk) dst[base + kk * h + i] = src[base + i * k + kk];
+      r0 += h;
+    }
   return out;
 }
 

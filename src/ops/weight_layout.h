@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ir/graph.h"
+#include "ops/gemm_blocking.h"
 #include "kernel/ir.h"
 #include "ops/op_info.h"
 
@@ -42,6 +43,12 @@ struct PackedWeight {
 std::optional<PackedWeight> packed_weight(const ir::Node& node);
 void set_packed_weight(ir::Attrs& attrs, const std::string& layout, const ir::Shape& logical);
 std::string conv_layout_name(int64_t nr);
+// Conv weights as the tile-packed A operand of a GEMM (ops/conv_1x1_rows.cpp):
+// "rowtile<mr>", per group the mg x K matrix (K = cg * kh * kw) cut into the
+// row tiles of plan_row_tiles(mg, K, mr), each tile of h rows from row r0
+// stored k-major at r0 * K: W[g * mg + r0 + i, k] at g * mg * K + r0 * K + k * h + i
+// (one flat dimension, M * K elements).
+std::string gemm_rows_layout_name(int64_t mr);
 std::string matmul_layout_name(int64_t nr);
 
 ir::Shape packed_conv_shape(const ir::Shape& logical, int64_t group, int64_t nr);
@@ -58,6 +65,7 @@ ir::Shape packed_matmul_shape(const ir::Shape& logical, int64_t nr);
 // f32 weights only.
 ir::Tensor pack_conv_weight(const ir::Tensor& w, int64_t group, int64_t nr);
 ir::Tensor pack_matmul_weight(const ir::Tensor& b, int64_t nr);
+ir::Tensor pack_gemm_rows(const ir::Tensor& w, int64_t group, int64_t mr);
 ir::Tensor pack_conv_transpose_weight(const ir::Tensor& w, int64_t group, int64_t nr);
 
 // The packed index of a logical weight element (for loops that index weights

@@ -98,7 +98,15 @@ void pack_weights(ir::Graph& g, const ops::KernelOptions& opts) {
     const ir::Value* w = n.inputs[1];
     if (n.op == ir::OpKind::kConv) {
       Expected<ops::ConvParams> p = ops::conv_params(n);
-      if (!p || !ops::conv_tiled_applies(n, *p, opts) || ops::conv_1x1_rows_applies(*p, opts)) continue;
+      if (!p || !ops::conv_tiled_applies(n, *p, opts)) continue;
+      if (ops::conv_1x1_rows_applies(*p, opts) && !ops::conv_1x1_transposed(*p, opts)) {
+        // The GEMM's A operand, tile by tile (ops/conv_1x1_rows.cpp).
+        int64_t mr = ops::register_tile(opts).mr;
+        ir::Tensor packed = ops::pack_gemm_rows(*w->constant, p->group, mr);
+        ops::set_packed_weight(n.attrs, ops::gemm_rows_layout_name(mr), w->type.shape);
+        n.inputs[1] = g.add_constant(w->name + "_packed", std::move(packed));
+        continue;
+      }
       ir::Tensor packed = ops::pack_conv_weight(*w->constant, p->group, nr);
       ops::set_packed_weight(n.attrs, ops::conv_layout_name(nr), w->type.shape);
       n.inputs[1] = g.add_constant(w->name + "_packed", std::move(packed));

@@ -1,15 +1,18 @@
 // The cache-blocked level-3 GEMM (ops/gemm_blocking.cpp, ops/gemm_tiler.cpp)
 // through MatMul and the 1x1 Conv, at the AVX2, AVX-512 and NEON tile shapes:
 // the plans chosen for BERT and ResNet shapes; K blocks (K not a multiple of
-// the block), M tails and M blocks, N tails, batches, 7-row tiles for aliasing
-// row strides, and fused epilogues applied once after the last K block.
+// the block), M tails and M blocks, N tails, batches, row strides of 4 KiB,
+// tile-packed 1x1 Conv weights, and fused epilogues applied once after the
+// last K block.
 // Also the row kernels of Softmax and LayerNorm (ops/row_reduce.cpp).
 #include <cmath>
 #include <map>
 
 #include "lower/kernel_builder.h"
 #include "lower_harness.h"
+#include "ops/conv_params.h"
 #include "ops/gemm_blocking.h"
+#include "ops/op_families.h"
 #include "ops/weight_layout.h"
 #include "passes/fuse_elementwise.h"
 #include "passes/pack_weights.h"
@@ -42,7 +45,7 @@ void expect_close(const std::vector<double>& got, const std::vector<double>& wan
 TEST(GemmPlanTest, BertShapesOnAvx512) {
   // Q/K/V and FFN-in (K = 768): one K block, all 128 rows in one M block
   // (A stays in L2), 13-row tiles, 8 work items of whole column panels.
-  GemmPlan qkv = plan_gemm(128, 768, 768, 14, 32, 1, 768 * 4);
+  GemmPlan qkv = plan_gemm(128, 768, 768, 14, 32, 1);
   EXPECT_EQ(qkv.kblocks, 1);
   EXPECT_EQ(qkv.mr, 14);
   EXPECT_EQ(qkv.tiles, 10);
@@ -51,39 +54,40 @@ TEST(GemmPlanTest, BertShapesOnAvx512) {
   EXPECT_EQ(qkv.mblocks, 1);
   EXPECT_EQ(qkv.items(), 8);
   EXPECT_EQ(qkv.chunks * qkv.panels_per_chunk, 24);
-  // FFN-out (K = 3072): K blocks of 768; A's rows are 12 KiB apart (one L1
-  // set), so tiles of at most 7 rows; parked sums fit one stack buffer.
-  GemmPlan out = plan_gemm(128, 768, 3072, 14, 32, 1, 3072 * 4);
+  // FFN-out (K = 3072): K blocks of 768, full-height tiles (A's rows 12 KiB
+  // apart share an L1 set, measured faster all the same); parked sums fit one
+  // stack buffer.
+  GemmPlan out = plan_gemm(128, 768, 3072, 14, 32, 1);
   EXPECT_EQ(out.kblocks, 4);
   EXPECT_EQ(out.kc, 768);
-  EXPECT_EQ(out.mr, 7);
-  EXPECT_EQ(out.tiles, 19);
+  EXPECT_EQ(out.mr, 14);
+  EXPECT_EQ(out.tiles, 10);
   EXPECT_EQ(out.mblocks, 1);
   EXPECT_LE(out.block_rows() * out.panels_per_chunk * out.nr * 4, kGemmStackBytes);
   EXPECT_EQ(out.items() % 2, 0);  // two threads get equal work
   EXPECT_FALSE(out.rows_outer);
-  // A K of 1024 stays whole but its rows alias too; AVX2's 6-row tile already fits.
-  EXPECT_EQ(plan_gemm(64, 256, 1024, 14, 32, 1, 1024 * 4).mr, 7);
-  EXPECT_EQ(plan_gemm(64, 256, 1024, 6, 16, 1, 1024 * 4).mr, 6);
-  EXPECT_EQ(plan_gemm(64, 256, 1000, 14, 32, 1, 1000 * 4).mr, 14);
+  // A K of 1024 stays whole, at the target's tile height.
+  EXPECT_EQ(plan_gemm(64, 256, 1024, 14, 32, 1).mr, 14);
+  EXPECT_EQ(plan_gemm(64, 256, 1024, 6, 16, 1).mr, 6);
+  EXPECT_EQ(plan_gemm(64, 256, 1024, 14, 32, 1).kblocks, 1);
   // Attention: 12 heads share the threads; one item per head.
-  EXPECT_EQ(plan_gemm(128, 128, 64, 14, 32, 12, 64 * 4).items(), 1);
+  EXPECT_EQ(plan_gemm(128, 128, 64, 14, 32, 12).items(), 1);
 }
 
 TEST(GemmPlanTest, OneByOneConvShapes) {
   // ResNet-50's 64 -> 256 at 56x56: K = 64 is short, so each row tile passes
   // over its chunk's panels (output planes written in long runs).
-  GemmPlan expand = plan_gemm(256, 56 * 56, 64, 14, 32, 1, 64 * 4);
+  GemmPlan expand = plan_gemm(256, 56 * 56, 64, 14, 32, 1);
   EXPECT_TRUE(expand.rows_outer);
   EXPECT_EQ(expand.items(), 8);
-  // 2048 -> 512 at 7x7: K blocks; a 2048-float row stride aliases.
-  GemmPlan reduce = plan_gemm(512, 49, 2048, 14, 32, 1, 2048 * 4);
+  // 2048 -> 512 at 7x7: K blocks.
+  GemmPlan reduce = plan_gemm(512, 49, 2048, 14, 32, 1);
   EXPECT_EQ(reduce.kblocks, 3);
   EXPECT_EQ(reduce.kc, 688);
-  EXPECT_EQ(reduce.mr, 7);
+  EXPECT_EQ(reduce.mr, 14);
   EXPECT_FALSE(reduce.rows_outer);
   // Large A (512 x 1024 floats, 2 MiB): M blocks keep each A block within L2.
-  GemmPlan big = plan_gemm(512, 512, 1024, 14, 32, 1, 1000 * 4);
+  GemmPlan big = plan_gemm(512, 512, 1024, 14, 32, 1);
   EXPECT_GT(big.mblocks, 1);
   EXPECT_LE(big.block_rows() * big.kc * 4, kGemmL2Bytes);
 }
@@ -106,7 +110,7 @@ class LowerGemmTest : public OneNodeTest {};
 
 // K blocks (1560 = 520 x 3 or 1544 = 520 + 520 + 504: not a multiple of the
 // block), M tails (9 rows: tiles of 5 and 4), N tails (24 = 16 + 8 or
-// 2 x 12), batches with and without a batched B, aliasing rows (K = 1024).
+// 2 x 12), batches with and without a batched B, rows 4 KiB apart (K = 1024).
 // Sums over K > 1500 terms differ from the double reference by ~1e-5.
 TEST_F(LowerGemmTest, MatMulBlockedShapes) {
   struct Case {
@@ -116,7 +120,7 @@ TEST_F(LowerGemmTest, MatMulBlockedShapes) {
       {{9, 1544}, {1544, 24}},       // K blocks, M and N tails
       {{2, 5, 1560}, {1560, 21}},    // batched A, shared B, K blocks
       {{2, 3, 1560}, {2, 1560, 19}}, // batched A and B (B not packed), K blocks
-      {{10, 1024}, {1024, 19}},      // one K block, aliasing rows: 7-row tiles
+      {{10, 1024}, {1024, 19}},      // one K block, rows 4 KiB apart
       {{33, 70}, {70, 70}},          // several tiles and chunks, no K blocks
   };
   uint32_t seed = 900;
@@ -202,6 +206,8 @@ TEST(LowerGemmFusedTest, EpilogueAfterTheLastKBlock) {
     std::vector<double> got = run_group(g, *relu, {{av, a}, {rv, res}}, opts, "gemm_fused_" + std::to_string(run++),
                                         "MatMul+Add+Add+Relu", &text);
     EXPECT_NE(text.find("c_part"), std::string::npos) << "no K blocks:\n" << text;
+    // Packed B: each tile prefetches the next panel's rows.
+    EXPECT_NE(text.find("prefetch("), std::string::npos) << text;
     expect_close(got, want, 1e-4, "lanes " + std::to_string(opts.f32_lanes));
   }
 }
@@ -236,6 +242,8 @@ TEST_F(LowerGemmTest, OneByOneConvs) {
       {2, 6, 4, 10, 8, 2, 1},     // batch and groups
       {1, 1560, 3, 6, 9, 1, 1},   // K blocks
       {1, 8, 9, 20, 12, 1, 2},    // row stride: per-row GEMMs
+      {1, 512, 7, 7, 48, 1, 1},   // 49 positions, long K: transposed (AVX2, AVX-512)
+      {1, 1024, 7, 7, 64, 2, 1},  // the same with groups
   };
   uint32_t seed = 1000;
   for (const Case& c : cases) {
@@ -245,8 +253,25 @@ TEST_F(LowerGemmTest, OneByOneConvs) {
     Attrs attrs = Attrs().set("strides", Ints{c.stride_h, 1}).set("group", c.group);
     const ir::Node& conv = node(OpKind::kConv, {x, w, b}, attrs);
     SCOPED_TRACE("conv " + x.type.str() + " * " + w.type.str() + " -> " + conv.outputs[0]->type.str());
-    check_node_with(conv, {x, w, b}, conv1x1_ref(x, w, &b, c.group, c.stride_h), c.c > 1000 ? 1e-4 : 1e-5,
-                    level3_option_sets());
+    std::vector<double> want = conv1x1_ref(x, w, &b, c.group, c.stride_h);
+    double tol = c.c > 1000 ? 1e-4 : 1e-5;
+    check_node_with(conv, {x, w, b}, want, tol, level3_option_sets());
+    // Packed weights as passes/pack_weights packs them: tile by tile at each
+    // target's tile height, or in output-channel blocks for the transposed GEMM.
+    Expected<ConvParams> p = conv_params(conv);
+    ASSERT_TRUE(p.has_value());
+    for (const KernelOptions& opts : level3_option_sets()) {
+      RegisterTile tile = register_tile(opts);
+      bool transposed = conv_1x1_transposed(*p, opts);
+      EXPECT_EQ(transposed, c.w == 7 && opts.f32_lanes > 4) << opts.f32_lanes << " lanes";
+      HostTensor pw = from_tensor(transposed ? pack_conv_weight(to_tensor(w), c.group, tile.nr)
+                                             : pack_gemm_rows(to_tensor(w), c.group, tile.mr));
+      Attrs packed_attrs = attrs;
+      set_packed_weight(packed_attrs, transposed ? conv_layout_name(tile.nr) : gemm_rows_layout_name(tile.mr),
+                        w.type.shape);
+      const ir::Node& packed = node(OpKind::kConv, {x, pw, b}, packed_attrs);
+      check_node_with(packed, {x, pw, b}, want, tol, {opts});
+    }
   }
 }
 

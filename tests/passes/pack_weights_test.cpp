@@ -38,7 +38,7 @@ ops::KernelOptions avx2(int level) {
   return o;
 }
 
-// x -> conv3x3 (packed) -> depthwise (kept) -> conv1x1 wide rows (kept) -> matmul with constant B (packed).
+// x -> conv3x3 (packed) -> depthwise (kept) -> conv1x1 wide rows (tile-packed) -> matmul with constant B (packed).
 struct Net {
   Graph g;
   ir::Node *conv, *dw, *pw, *mm, *mm_var;
@@ -79,9 +79,17 @@ TEST(PackWeights, PacksTiledConvAndMatMulWeightsAtLevel3) {
   EXPECT_EQ(net.mm->inputs[1]->type.shape, (ir::Shape{3, 160, 16}));
   EXPECT_EQ(net.mm->outputs[0]->type.shape, (ir::Shape{16, 37}));
 
-  // Depthwise and wide-row 1x1 kernels read plain OIHW weights; a non-constant B stays as it is.
+  // The wide-row 1x1 conv's weights are its GEMM's A, tile by tile: 16 rows
+  // in AVX2 tiles of 6, 5 and 5 rows, each stored k-major.
+  auto pw = ops::packed_weight(*net.pw);
+  ASSERT_TRUE(pw.has_value());
+  EXPECT_EQ(pw->layout, "rowtile6");
+  EXPECT_EQ(net.pw->inputs[1]->type.shape, (ir::Shape{320}));
+  // Element (oc 7, ic 4): row 1 of the tile of 5 rows from row 6.
+  EXPECT_EQ(net.pw->inputs[1]->constant->data<float>()[6 * 20 + 4 * 5 + 1], static_cast<float>(7 * 20 + 4));
+
+  // Depthwise kernels read plain OIHW weights; a non-constant B stays as it is.
   EXPECT_FALSE(ops::packed_weight(*net.dw).has_value());
-  EXPECT_FALSE(ops::packed_weight(*net.pw).has_value());
   EXPECT_FALSE(ops::packed_weight(*net.mm_var).has_value());
   EXPECT_EQ(net.mm_var->inputs[1]->name, "b_var");
 }

@@ -235,6 +235,13 @@ llvm::Value* KernelEmitter::emit_ramp(const kir::Ramp* op) {
 }
 
 llvm::Value* KernelEmitter::emit_call(const kir::Call* op) {
+  if (op->func == kir::Intrinsic::kPrefetch) {
+    // Read, locality 2 (x86 prefetcht1: into L2), data cache; the load is not emitted.
+    auto* load = op->args[0].as<kir::Load>();
+    llvm::Value* ptr = element_ptr(load->buffer, emit(load->index));
+    b_.CreateIntrinsic(llvm::Intrinsic::prefetch, {ptr->getType()}, {ptr, b_.getInt32(0), b_.getInt32(2), b_.getInt32(1)});
+    return llvm::Constant::getNullValue(value_type(op->type));
+  }
   std::vector<llvm::Value*> args;
   for (auto& a : op->args) args.push_back(emit(a));
   kir::Type t = op->type;
@@ -283,6 +290,7 @@ llvm::Value* KernelEmitter::emit_call(const kir::Call* op) {
       return b_.CreateIntrinsic(llvm::Intrinsic::abs, {args[0]->getType()}, {args[0], b_.getFalse()});
     case Intrinsic::kNot: return b_.CreateNot(args[0]);
     case Intrinsic::kDot: return emit_dot(op, args);
+    case Intrinsic::kPrefetch: break;  // above
   }
   return nullptr;
 }

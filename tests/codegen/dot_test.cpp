@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "codegen/codegen.h"
+#include "jit_harness.h"
 #include "kernel/passes/vectorize.h"
 #include "targets/target.h"
 
@@ -19,20 +20,6 @@ namespace kiln::codegen {
 namespace {
 
 using kir::Expr;
-
-// x86 CPUs whose code the test host (AVX-512 VNNI + AVX-VNNI) can run.
-std::vector<std::string> runnable_cpus() {
-  std::vector<std::string> cpus = {"x86-64", "x86-64-v3", "znver3"};
-  Expected<Target> host = host_target();
-  if (!host) return cpus;
-  auto has = [&](const char* f) {
-    return std::find(host->required_features.begin(), host->required_features.end(), f) !=
-           host->required_features.end();
-  };
-  if (has("avxvnni")) cpus.push_back("alderlake");
-  if (has("avx512vnni") && has("avx512bw") && has("avx512vl")) cpus.push_back("sapphirerapids");
-  return cpus;
-}
 
 struct DotCase {
   DType a, b;     // operand element types (kI16 for pairs)
@@ -100,7 +87,7 @@ void check_case(Jit& jit, const std::string& cpu, const DotCase& c, const std::v
 }
 
 TEST(Dot, ExactOnEveryX86Path) {
-  for (const std::string& cpu : runnable_cpus()) {
+  for (const std::string& cpu : testing::runnable_x86_cpus({"x86-64", "x86-64-v3", "znver3"})) {
     Expected<Target> t = parse_target("llvm -mcpu=" + cpu);
     ASSERT_TRUE(t) << t.status().message();
     auto jit = Jit::create(*t);

@@ -10,6 +10,7 @@
 // (tests/e2e/test_quantized.py).
 #include <algorithm>
 
+#include "../codegen/jit_harness.h"
 #include "lower_harness.h"
 #include "ops/int8_conv.h"
 #include "ops/quant_types.h"
@@ -104,23 +105,9 @@ std::vector<ConvCase> cases() {
   return v;
 }
 
-// x86 CPUs whose code this host can run.
-std::vector<std::string> runnable_cpus() {
-  std::vector<std::string> cpus = {"x86-64-v3"};
-  Expected<Target> host = host_target();
-  if (!host) return cpus;
-  auto has = [&](const char* f) {
-    return std::find(host->required_features.begin(), host->required_features.end(), f) !=
-           host->required_features.end();
-  };
-  if (has("avxvnni")) cpus.push_back("alderlake");
-  if (has("avx512vnni") && has("avx512bw") && has("avx512vl")) cpus.push_back("sapphirerapids");
-  return cpus;
-}
-
 TEST(Int8Conv, TiledKernelIsExactOnEveryPath) {
   std::vector<std::pair<std::string, std::unique_ptr<codegen::Jit>>> jits;
-  for (const std::string& cpu : runnable_cpus()) {
+  for (const std::string& cpu : codegen::testing::runnable_x86_cpus({"x86-64-v3"})) {
     Expected<Target> t = parse_target("llvm -mcpu=" + cpu);
     ASSERT_TRUE(t) << t.status().message();
     auto jit = codegen::Jit::create(*t);

@@ -8,6 +8,7 @@ conformance runner's CLI can use them too.
 from __future__ import annotations
 
 import os
+import platform
 import re
 import shlex
 import subprocess
@@ -210,3 +211,13 @@ def needed_libraries(so_path) -> list[str]:
     out = subprocess.run(["readelf", "-d", str(so_path)], capture_output=True, text=True,
                          check=True).stdout
     return re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", out)
+
+
+def host_runs_x86(cpu: str) -> bool:
+    """Whether this host can run code for `cpu` (x86-64-v3 needs AVX2, FMA, BMI2, F16C, MOVBE)."""
+    if platform.machine() not in ("x86_64", "AMD64"):
+        return False
+    if cpu == "x86-64":
+        return True
+    flags = set(Path("/proc/cpuinfo").read_text().split())
+    return {"avx2", "fma", "bmi2", "f16c", "movbe"} <= flags

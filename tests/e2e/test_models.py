@@ -1,7 +1,8 @@
 """Every generator model, compiled by kiln, against ONNX Runtime.
 
 Host: kernel levels 1, 2, 3 and 4 in NCHW, and --layout NHWC at levels 3 and 4, run
-through the Python API at 1 and 2 threads.
+through the Python API at 1 and 2 threads; level 3 for narrower x86 ISAs (AVX2 as
+x86-64-v3, SSE2 as x86-64) run on the host.
 AArch64: level 2 (every model), level 4 (the models with Winograd convs) and --layout NHWC
 at level 3 (two CNNs), cross-compiled and run under qemu with the cross-built kiln-run.
 Also: what `kiln inspect` prints, model.json, `kiln run`/`kiln-run` on .npy files,
@@ -43,7 +44,8 @@ def compiled(tmp_path_factory, model_paths, kiln_bin):
     def get(name: str, level: int, target: str | None = None, layout: str = "NCHW"):
         key = (name, level, target, layout)
         if key not in cache:
-            out = root / f"{name}-L{level}-{'aarch64' if target else 'host'}-{layout}"
+            label = re.sub(r"[^A-Za-z0-9.-]+", "_", target) if target else "host"
+            out = root / f"{name}-L{level}-{label}-{layout}"
             extra = ["--layout", layout] if layout != "NCHW" else []
             cache[key] = (compile_model(model_paths[name], out, target=target, level=level, extra=extra), out)
         proc, out = cache[key]
@@ -96,6 +98,23 @@ def test_host_matches_onnxruntime(kiln, compiled, references, name, level, layou
     again = m.run({k: v.copy() for k, v in inputs.items()})
     for k in ref:
         np.testing.assert_array_equal(again[k], got[k], err_msg=f"second run differs: {k}")
+
+
+# Other x86 ISAs than the host's, run on the host: AVX2 + FMA without AVX-512 (the
+# reference machine's vector width; its tiles are 6x16 ymm) and the SSE2 baseline.
+X86_ISA_CONFIGS = [("x86-64-v3", "NCHW"), ("x86-64-v3", "NHWC"), ("x86-64", "NCHW")]
+
+
+@pytest.mark.parametrize("cpu, layout", X86_ISA_CONFIGS, ids=[f"{c}-{lay}" for c, lay in X86_ISA_CONFIGS])
+@pytest.mark.parametrize("name", MODELS)
+def test_x86_isas_match_onnxruntime(kiln, compiled, references, name, cpu, layout):
+    """Level 3 for a narrower x86 ISA than the host's (tile shapes follow the target's vector
+    width and register count), run on the host, against ONNX Runtime."""
+    if not harness.host_runs_x86(cpu):
+        pytest.skip(f"this host cannot run {cpu} code")
+    out = compiled(name, 3, target=f"llvm -mcpu={cpu}", layout=layout)
+    inputs, ref = references(name)
+    assert_all_close(kiln.load(str(out), num_threads=2).run({k: v.copy() for k, v in inputs.items()}), ref)
 
 
 @pytest.mark.parametrize("name", MODELS)

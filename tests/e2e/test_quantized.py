@@ -22,6 +22,7 @@ malformed quantization parameters are errors (exit 2) that name the node.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import numpy as np
@@ -58,7 +59,8 @@ def compiled_quantized(tmp_path_factory, quantized_paths, kiln_bin):
     def get(name: str, level: int = 3, target: str | None = None):
         key = (name, level, target)
         if key not in cache:
-            out = root / f"{name}-L{level}-{'host' if not target else 'aarch64-dot' if 'dotprod' in target else 'aarch64'}"
+            label = re.sub(r"[^A-Za-z0-9.-]+", "_", target) if target else "host"
+            out = root / f"{name}-L{level}-{label}"
             cache[key] = (compile_model(quantized_paths[name], out, target=target, level=level), out)
         proc, out = cache[key]
         check_compiled(proc, out)
@@ -192,6 +194,25 @@ def test_aarch64_matches(compiled_quantized, quantized_paths, name, level, targe
     assert sorted(got) == sorted(want)
     for k in want:
         np.testing.assert_array_equal(got[k], want[k])
+
+
+@pytest.mark.parametrize("cpu", ["x86-64-v3", "x86-64"])
+@pytest.mark.parametrize("name", ["small_cnn_qdq", "qop_cnn_qoperator", "resnet18_like_qdq"])
+def test_x86_isas_give_the_host_integers(kiln, compiled_quantized, quantized_paths, name, cpu):
+    """Level 3 for AVX2 (x86-64-v3: the int16 pairs form, vpmaddwd) and for SSE2, run on the
+    host: the same outputs bit for bit as the host's code (VNNI where the host has it)."""
+    if not harness.host_runs_x86(cpu):
+        pytest.skip(f"this host cannot run {cpu} code")
+    host = compiled_quantized(name, 3)
+    narrow = compiled_quantized(name, 3, f"llvm -mcpu={cpu}")
+    meta = json.loads((narrow / "model.json").read_text())
+    assert any("int16 pair products" in l["strategy"] for l in meta["layers"]), meta["layers"]
+    inputs = generate.make_inputs(onnx.load(str(quantized_paths[name])), SEEDS[0])
+    want = kiln.load(str(host)).run(inputs)
+    got = kiln.load(str(narrow)).run(inputs)
+    assert sorted(got) == sorted(want)
+    for k in want:
+        np.testing.assert_array_equal(got[k], want[k], err_msg=k)
 
 
 def test_dynamic_quantization(kiln, tmp_path):

@@ -102,6 +102,26 @@ inline onnx::TensorProto* add_f32_initializer(onnx::ModelProto& m, const std::st
   return t;
 }
 
+// An initializer of `type` (UINT8, INT8, INT32) from integer values, as raw_data.
+inline onnx::TensorProto* add_int_initializer(onnx::ModelProto& m, const std::string& name, int type,
+                                              const std::vector<int64_t>& dims, const std::vector<int64_t>& v) {
+  auto* t = m.mutable_graph()->add_initializer();
+  t->set_name(name);
+  t->set_data_type(type);
+  for (int64_t d : dims) t->add_dims(d);
+  std::string raw;
+  for (int64_t x : v) {
+    if (type == onnx::TensorProto::INT32) {
+      int32_t i = static_cast<int32_t>(x);
+      raw.append(reinterpret_cast<const char*>(&i), 4);
+    } else {
+      raw.push_back(static_cast<char>(static_cast<uint8_t>(x)));
+    }
+  }
+  t->set_raw_data(raw);
+  return t;
+}
+
 inline onnx::TensorProto* add_i64_initializer(onnx::ModelProto& m, const std::string& name,
                                               const std::vector<int64_t>& dims, const std::vector<int64_t>& v) {
   auto* t = m.mutable_graph()->add_initializer();

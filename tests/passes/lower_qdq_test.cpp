@@ -14,25 +14,6 @@ namespace {
 
 using ir::OpKind;
 
-onnx::TensorProto* add_int_init(onnx::ModelProto& m, const std::string& name, int type,
-                                const std::vector<int64_t>& dims, const std::vector<int64_t>& v) {
-  auto* t = m.mutable_graph()->add_initializer();
-  t->set_name(name);
-  t->set_data_type(type);
-  for (int64_t d : dims) t->add_dims(d);
-  std::string raw;
-  for (int64_t x : v) {
-    if (type == onnx::TensorProto::INT32) {
-      int32_t i = static_cast<int32_t>(x);
-      raw.append(reinterpret_cast<const char*>(&i), 4);
-    } else {
-      raw.push_back(static_cast<char>(static_cast<uint8_t>(x)));
-    }
-  }
-  t->set_raw_data(raw);
-  return t;
-}
-
 class LowerQdqTest : public FrontendTest {
  protected:
   // Imports, runs the pass and dead-code elimination.
@@ -50,14 +31,14 @@ class LowerQdqTest : public FrontendTest {
   void quantized_input(onnx::ModelProto& m, const std::vector<std::string>& dims) {
     add_input(m, "x", dims);
     add_f32_initializer(m, "x_scale", {}, {0.05f});
-    add_int_init(m, "x_zp", onnx::TensorProto::UINT8, {}, {128});
+    add_int_initializer(m, "x_zp", onnx::TensorProto::UINT8, {}, {128});
     add_node(m, "QuantizeLinear", {"x", "x_scale", "x_zp"}, {"xq"}, "q_x");
     add_node(m, "DequantizeLinear", {"xq", "x_scale", "x_zp"}, {"xf"}, "dq_x");
   }
   // y -> Q(y_scale, y_zp) -> DQ -> "out".
   void quantized_output(onnx::ModelProto& m, const std::string& y, int64_t zp = 10) {
     add_f32_initializer(m, "y_scale", {}, {0.1f});
-    add_int_init(m, "y_zp", onnx::TensorProto::UINT8, {}, {zp});
+    add_int_initializer(m, "y_zp", onnx::TensorProto::UINT8, {}, {zp});
     add_node(m, "QuantizeLinear", {y, "y_scale", "y_zp"}, {"yq"}, "q_y");
     add_node(m, "DequantizeLinear", {"yq", "y_scale", "y_zp"}, {"out"}, "dq_y");
     add_output(m, "out");
@@ -71,11 +52,11 @@ TEST_F(LowerQdqTest, ConvReluBecomesIntegerConvWithRequantize) {
   quantized_input(m, {"1", "2", "5", "5"});
   std::vector<int64_t> w(3 * 2 * 9);
   for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<int64_t>(i % 11) - 5;
-  add_int_init(m, "w", onnx::TensorProto::INT8, {3, 2, 3, 3}, w);
+  add_int_initializer(m, "w", onnx::TensorProto::INT8, {3, 2, 3, 3}, w);
   add_f32_initializer(m, "w_scale", {3}, {0.01f, 0.02f, 0.03f});
-  add_int_init(m, "w_zp", onnx::TensorProto::INT8, {3}, {0, 0, 0});
+  add_int_initializer(m, "w_zp", onnx::TensorProto::INT8, {3}, {0, 0, 0});
   // Bias scale = x_scale * w_scale, as quantizers write it: the int32 is used as it is.
-  add_int_init(m, "b", onnx::TensorProto::INT32, {3}, {100, -200, 300});
+  add_int_initializer(m, "b", onnx::TensorProto::INT32, {3}, {100, -200, 300});
   add_f32_initializer(m, "b_scale", {3}, {0.05f * 0.01f, 0.05f * 0.02f, 0.05f * 0.03f});
   auto* dw = add_node(m, "DequantizeLinear", {"w", "w_scale", "w_zp"}, {"wf"}, "dq_w");
   set_attr(dw, "axis", int64_t{0});
@@ -119,9 +100,9 @@ TEST_F(LowerQdqTest, ConvReluBecomesIntegerConvWithRequantize) {
 TEST_F(LowerQdqTest, ClipBoundsAreQuantized) {
   onnx::ModelProto m = make_model(13);
   quantized_input(m, {"1", "1", "3", "3"});
-  add_int_init(m, "w", onnx::TensorProto::INT8, {1, 1, 1, 1}, {7});
+  add_int_initializer(m, "w", onnx::TensorProto::INT8, {1, 1, 1, 1}, {7});
   add_f32_initializer(m, "w_scale", {}, {0.5f});
-  add_int_init(m, "w_zp", onnx::TensorProto::INT8, {}, {0});
+  add_int_initializer(m, "w_zp", onnx::TensorProto::INT8, {}, {0});
   add_node(m, "DequantizeLinear", {"w", "w_scale", "w_zp"}, {"wf"}, "dq_w");
   add_node(m, "Conv", {"xf", "wf"}, {"y"}, "conv");
   add_f32_initializer(m, "lo", {}, {0.f});
@@ -197,9 +178,9 @@ TEST_F(LowerQdqTest, RequantizationWithOtherParametersStays) {
 TEST_F(LowerQdqTest, GemmWithTransposedPerChannelWeights) {
   onnx::ModelProto m = make_model(13);
   quantized_input(m, {"2", "4"});
-  add_int_init(m, "w", onnx::TensorProto::INT8, {3, 4}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12});  // [N, K]
+  add_int_initializer(m, "w", onnx::TensorProto::INT8, {3, 4}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12});  // [N, K]
   add_f32_initializer(m, "w_scale", {3}, {0.1f, 0.2f, 0.3f});
-  add_int_init(m, "w_zp", onnx::TensorProto::INT8, {3}, {0, 0, 0});
+  add_int_initializer(m, "w_zp", onnx::TensorProto::INT8, {3}, {0, 0, 0});
   auto* dw = add_node(m, "DequantizeLinear", {"w", "w_scale", "w_zp"}, {"wf"}, "dq_w");
   set_attr(dw, "axis", int64_t{0});
   add_f32_initializer(m, "c", {3}, {0.5f, -0.5f, 1.f});  // a float bias: rounded to accumulator units
@@ -225,9 +206,9 @@ TEST_F(LowerQdqTest, GemmWithTransposedPerChannelWeights) {
 TEST_F(LowerQdqTest, WeightsQuantizedAlongTheReductionAxisStayFloat) {
   onnx::ModelProto m = make_model(13);
   quantized_input(m, {"2", "3"});
-  add_int_init(m, "w", onnx::TensorProto::INT8, {3, 2}, {1, 2, 3, 4, 5, 6});  // [K, N], scales per K
+  add_int_initializer(m, "w", onnx::TensorProto::INT8, {3, 2}, {1, 2, 3, 4, 5, 6});  // [K, N], scales per K
   add_f32_initializer(m, "w_scale", {3}, {0.1f, 0.2f, 0.3f});
-  add_int_init(m, "w_zp", onnx::TensorProto::INT8, {3}, {0, 0, 0});
+  add_int_initializer(m, "w_zp", onnx::TensorProto::INT8, {3}, {0, 0, 0});
   auto* dw = add_node(m, "DequantizeLinear", {"w", "w_scale", "w_zp"}, {"wf"}, "dq_w");
   set_attr(dw, "axis", int64_t{0});
   add_node(m, "MatMul", {"xf", "wf"}, {"y"}, "mm");
@@ -253,9 +234,9 @@ TEST_F(LowerQdqTest, WeightsQuantizedAlongTheReductionAxisStayFloat) {
 TEST_F(LowerQdqTest, FloatOutputDequantizesTheAccumulator) {
   onnx::ModelProto m = make_model(13);
   quantized_input(m, {"1", "1", "2", "2"});
-  add_int_init(m, "w", onnx::TensorProto::INT8, {2, 1, 1, 1}, {3, -4});
+  add_int_initializer(m, "w", onnx::TensorProto::INT8, {2, 1, 1, 1}, {3, -4});
   add_f32_initializer(m, "w_scale", {2}, {0.5f, 0.25f});
-  add_int_init(m, "w_zp", onnx::TensorProto::INT8, {2}, {0, 0});
+  add_int_initializer(m, "w_zp", onnx::TensorProto::INT8, {2}, {0, 0});
   add_node(m, "DequantizeLinear", {"w", "w_scale", "w_zp"}, {"wf"}, "dq_w");
   set_attr(m.mutable_graph()->mutable_node(2), "axis", int64_t{0});
   add_node(m, "Conv", {"xf", "wf"}, {"y"}, "conv");
@@ -275,7 +256,7 @@ TEST_F(LowerQdqTest, FloatWeightsQuantizedInTheGraph) {
   quantized_input(m, {"1", "2", "3", "3"});
   add_f32_initializer(m, "w", {2, 2, 1, 1}, {0.3f, -0.25f, 1.0f, 0.05f});
   add_f32_initializer(m, "w_scale", {2}, {0.01f, 0.1f});
-  add_int_init(m, "w_zp", onnx::TensorProto::INT8, {2}, {0, 0});
+  add_int_initializer(m, "w_zp", onnx::TensorProto::INT8, {2}, {0, 0});
   set_attr(add_node(m, "QuantizeLinear", {"w", "w_scale", "w_zp"}, {"wq"}, "q_w"), "axis", int64_t{0});
   set_attr(add_node(m, "DequantizeLinear", {"wq", "w_scale", "w_zp"}, {"wf"}, "dq_w"), "axis", int64_t{0});
   add_node(m, "Conv", {"xf", "wf"}, {"y"}, "conv");

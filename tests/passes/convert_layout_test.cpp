@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "graph_util.h"
 #include "ir/graph.h"
 #include "ops/layout.h"
 #include "passes/convert_layout.h"
@@ -22,17 +23,10 @@ using ir::Tensor;
 using ir::Value;
 using Ints = std::vector<int64_t>;
 
-Value* must(Expected<Value*> v) {
-  EXPECT_TRUE(v) << v.status().message();
-  return *v;
-}
+using testing::must;
 
 Tensor ramp(const ir::Shape& shape) {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  std::vector<float> v(n);
-  for (int64_t i = 0; i < n; ++i) v[i] = 0.01f * static_cast<float>(i % 97);
-  return Tensor::from_f32(shape, v);
+  return testing::f32_tensor(shape, [](int64_t i) { return 0.01f * static_cast<float>(i % 97); });
 }
 
 ops::KernelOptions nhwc_options() {

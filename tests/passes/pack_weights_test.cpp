@@ -2,6 +2,7 @@
 // that packed nodes still type-check with their logical shapes.
 #include <gtest/gtest.h>
 
+#include "graph_util.h"
 #include "ir/graph.h"
 #include "ops/weight_layout.h"
 #include "passes/pack_weights.h"
@@ -17,17 +18,10 @@ using ir::Tensor;
 using ir::Value;
 using Ints = std::vector<int64_t>;
 
-Value* must(Expected<Value*> v) {
-  EXPECT_TRUE(v) << v.status().message();
-  return *v;
-}
+using testing::must;
 
 Tensor iota(const ir::Shape& shape) {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  std::vector<float> v(n);
-  for (int64_t i = 0; i < n; ++i) v[i] = static_cast<float>(i);
-  return Tensor::from_f32(shape, v);
+  return testing::f32_tensor(shape, [](int64_t i) { return static_cast<float>(i); });
 }
 
 ops::KernelOptions avx2(int level) {

@@ -1,6 +1,7 @@
 // Graph passes: before/after checks on built graphs.
 #include <gtest/gtest.h>
 
+#include "graph_util.h"
 #include "ir/graph.h"
 #include "passes/dead_code.h"
 #include "passes/fold_scale_into_conv.h"
@@ -17,10 +18,7 @@ using ir::OpKind;
 using ir::Tensor;
 using ir::Value;
 
-Value* must(Expected<Value*> v) {
-  EXPECT_TRUE(v) << v.status().message();
-  return *v;
-}
+using testing::must;
 
 TEST(DeadCode, RemovesUnusedChains) {
   Graph g;

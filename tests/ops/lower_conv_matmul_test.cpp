@@ -1,4 +1,5 @@
 // Lowering of Conv and MatMul, run and compared with naive C++ references.
+#include "conv_reference.h"
 #include "lower_harness.h"
 
 namespace kiln::ops::testing {
@@ -9,37 +10,6 @@ using ir::OpKind;
 using Ints = std::vector<int64_t>;
 
 using LowerConvMatMulTest = OneNodeTest;
-
-struct ConvCase {
-  int64_t n, c, h, w, m, kh, kw, group;
-  Ints strides, pads, dilations;
-  bool bias;
-};
-
-// Naive NCHW convolution.
-std::vector<double> conv_ref(const ConvCase& p, const HostTensor& x, const HostTensor& wt, const HostTensor* b,
-                             const ir::Shape& out) {
-  std::vector<double> y(out[0] * out[1] * out[2] * out[3]);
-  int64_t cg = p.c / p.group, mg = p.m / p.group;
-  for (int64_t n = 0; n < out[0]; ++n)
-    for (int64_t oc = 0; oc < out[1]; ++oc)
-      for (int64_t oh = 0; oh < out[2]; ++oh)
-        for (int64_t ow = 0; ow < out[3]; ++ow) {
-          double acc = b ? b->get(oc) : 0;
-          int64_t g = oc / mg;
-          for (int64_t ic = 0; ic < cg; ++ic)
-            for (int64_t kh = 0; kh < p.kh; ++kh)
-              for (int64_t kw = 0; kw < p.kw; ++kw) {
-                int64_t ih = oh * p.strides[0] - p.pads[0] + kh * p.dilations[0];
-                int64_t iw = ow * p.strides[1] - p.pads[1] + kw * p.dilations[1];
-                if (ih < 0 || ih >= p.h || iw < 0 || iw >= p.w) continue;
-                acc += x.get(((n * p.c + g * cg + ic) * p.h + ih) * p.w + iw) *
-                       wt.get(((oc * cg + ic) * p.kh + kh) * p.kw + kw);
-              }
-          y[((n * out[1] + oc) * out[2] + oh) * out[3] + ow] = acc;
-        }
-  return y;
-}
 
 TEST_F(LowerConvMatMulTest, Conv) {
   std::vector<ConvCase> cases = {

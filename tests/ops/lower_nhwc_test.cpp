@@ -3,6 +3,7 @@
 // and ConvTranspose, at the AVX2, AVX-512 and NEON tile shapes, with
 // pre-packed and plain weights, against naive NCHW references whose inputs
 // and outputs are transposed to NHWC.
+#include "conv_reference.h"
 #include "lower_harness.h"
 #include "ops/layout.h"
 #include "ops/weight_layout.h"
@@ -42,39 +43,6 @@ ir::Tensor to_tensor(const HostTensor& h) {
 
 Attrs nhwc(Attrs a) { return a.set(kLayoutAttr, std::string(kChannelsLast)); }
 
-struct ConvCase {
-  int64_t n, c, h, w, m, kh, kw, group;
-  Ints strides, pads, dilations;
-  bool bias;
-};
-
-// NCHW reference: returns the output values and writes its NCHW shape.
-std::vector<double> conv_ref(const ConvCase& p, const HostTensor& x, const HostTensor& wt, const HostTensor* b,
-                             ir::Shape* shape) {
-  int64_t oh = (p.h + p.pads[0] + p.pads[2] - p.dilations[0] * (p.kh - 1) - 1) / p.strides[0] + 1;
-  int64_t ow = (p.w + p.pads[1] + p.pads[3] - p.dilations[1] * (p.kw - 1) - 1) / p.strides[1] + 1;
-  *shape = {p.n, p.m, oh, ow};
-  std::vector<double> y(p.n * p.m * oh * ow);
-  int64_t cg = p.c / p.group, mg = p.m / p.group;
-  for (int64_t n = 0; n < p.n; ++n)
-    for (int64_t oc = 0; oc < p.m; ++oc)
-      for (int64_t r = 0; r < oh; ++r)
-        for (int64_t c = 0; c < ow; ++c) {
-          double acc = b ? b->get(oc) : 0;
-          for (int64_t ic = 0; ic < cg; ++ic)
-            for (int64_t kh = 0; kh < p.kh; ++kh)
-              for (int64_t kw = 0; kw < p.kw; ++kw) {
-                int64_t ih = r * p.strides[0] - p.pads[0] + kh * p.dilations[0];
-                int64_t iw = c * p.strides[1] - p.pads[1] + kw * p.dilations[1];
-                if (ih < 0 || ih >= p.h || iw < 0 || iw >= p.w) continue;
-                acc += x.get(((n * p.c + oc / mg * cg + ic) * p.h + ih) * p.w + iw) *
-                       wt.get(((oc * cg + ic) * p.kh + kh) * p.kw + kw);
-              }
-          y[((n * p.m + oc) * oh + r) * ow + c] = acc;
-        }
-  return y;
-}
-
 class LowerNhwcTest : public OneNodeTest {
  protected:
   // Each case with plain weights (read as gathers) at the AVX2 shape, and with
@@ -83,8 +51,8 @@ class LowerNhwcTest : public OneNodeTest {
     HostTensor x = HostTensor::random(DType::kF32, {c.n, c.c, c.h, c.w}, seed);
     HostTensor w = HostTensor::random(DType::kF32, {c.m, c.c / c.group, c.kh, c.kw}, seed + 1);
     HostTensor b = HostTensor::random(DType::kF32, {c.m}, seed + 2);
-    ir::Shape out;
-    std::vector<double> want = conv_ref(c, x, w, c.bias ? &b : nullptr, &out);
+    ir::Shape out = conv_out_shape(c);
+    std::vector<double> want = conv_ref(c, x, w, c.bias ? &b : nullptr, out);
     want = nchw_to_nhwc(want, out);
     Attrs attrs =
         nhwc(Attrs().set("strides", c.strides).set("pads", c.pads).set("dilations", c.dilations).set("group", c.group));

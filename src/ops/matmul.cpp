@@ -65,13 +65,7 @@ Status infer_matmul(const ir::Node& node, std::vector<ir::TensorType>* outputs) 
   return Status::ok();
 }
 
-// for batch..., m (the outermost big loop parallel), n (vectorized):
-//   acc = 0; for k: acc += A[.., m, k] * B[.., k, n]; write.
-Expected<Stmt> lower_matmul(const LowerContext& ctx) {
-  KILN_ASSIGN_OR_RETURN(MatMulParams p, matmul_params(ctx.node));
-  if (matmul_tiled_applies(ctx.node, p, ctx.opts)) return lower_matmul_tiled(ctx, p);
-  std::optional<PackedWeight> packed = packed_weight(ctx.node);
-  DType dt = ctx.node.inputs[0]->type.dtype;
+Stmt lower_matmul_loops(const LowerContext& ctx, const MatMulParams& p, DType acc_type, const MatMulTerm& term) {
   LoopNest nest;
   std::vector<Expr> bidx;
   for (size_t i = 0; i < p.batch.size(); ++i) bidx.push_back(nest.add("b" + std::to_string(i), p.batch[i]));
@@ -80,7 +74,7 @@ Expected<Stmt> lower_matmul(const LowerContext& ctx) {
   std::vector<Expr> b_pre = broadcast_index(bidx, p.b_batch);
 
   auto point = [&](const Expr& n) -> Stmt {
-    kir::Buffer acc = kir::make_buffer("acc", dt);
+    kir::Buffer acc = kir::make_buffer("acc", acc_type);
     Expr k = kir::var("k");
     std::vector<Expr> ai = a_pre, bi = b_pre, oi = bidx;
     if (!p.a_vec) ai.push_back(m), oi.push_back(m);
@@ -88,9 +82,8 @@ Expected<Stmt> lower_matmul(const LowerContext& ctx) {
     bi.push_back(k);
     if (!p.b_vec) bi.push_back(n), oi.push_back(n);
     Expr zero = Expr(int64_t{0});
-    Expr bv = packed ? ctx.read(1, packed_matmul_index(k, n, packed->block)) : ctx.read(1, bi);
-    Stmt update = kir::store(acc, zero, kir::load(acc, zero) + ctx.read(0, ai) * bv);
-    Stmt body = kir::block({kir::store(acc, zero, kir::make_const(scalar_type(dt), 0)),
+    Stmt update = kir::store(acc, zero, kir::load(acc, zero) + term(ai, bi, m, n, k));
+    Stmt body = kir::block({kir::store(acc, zero, kir::make_const(scalar_type(acc_type), 0)),
                             kir::for_loop(k, zero, Expr(p.k), kir::ForKind::kSerial, update),
                             ctx.write(0, oi, kir::load(acc, zero))});
     return kir::allocate(acc, Expr(int64_t{1}), body);
@@ -100,6 +93,19 @@ Expected<Stmt> lower_matmul(const LowerContext& ctx) {
   bool single_row = nest.total() == 1;
   Stmt row = vector_loop("n", 0, p.n, ctx.opts.f32_lanes, ctx.opts.vectorize(), point, parallel && single_row);
   return nest.build(row, parallel);
+}
+
+// acc += A[.., m, k] * B[.., k, n] (B read from its packed panels when pack_weights packed it).
+Expected<Stmt> lower_matmul(const LowerContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(MatMulParams p, matmul_params(ctx.node));
+  if (matmul_tiled_applies(ctx.node, p, ctx.opts)) return lower_matmul_tiled(ctx, p);
+  std::optional<PackedWeight> packed = packed_weight(ctx.node);
+  return lower_matmul_loops(ctx, p, ctx.node.inputs[0]->type.dtype,
+                            [&](const std::vector<Expr>& ai, const std::vector<Expr>& bi, const Expr&, const Expr& n,
+                                const Expr& k) {
+                              Expr bv = packed ? ctx.read(1, packed_matmul_index(k, n, packed->block)) : ctx.read(1, bi);
+                              return ctx.read(0, ai) * bv;
+                            });
 }
 
 }  // namespace kiln::ops

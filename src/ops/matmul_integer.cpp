@@ -53,41 +53,18 @@ Status infer_matmul_integer(const ir::Node& node, std::vector<ir::TensorType>* o
   return Status::ok();
 }
 
-// for batch..., m (the outermost big loop parallel), n (vectorized):
-//   acc = 0; for k: acc += (A - za[m]) * (B - zb[n]); write.
+// The loops of lower_matmul_loops with acc (int32) += (A - za[m]) * (B - zb[n]).
 Expected<Stmt> lower_matmul_integer(const LowerContext& ctx) {
   KILN_ASSIGN_OR_RETURN(MatMulParams p, matmul_integer_params(ctx.node));
-  LoopNest nest;
-  std::vector<Expr> bidx;
-  for (size_t i = 0; i < p.batch.size(); ++i) bidx.push_back(nest.add("b" + std::to_string(i), p.batch[i]));
-  Expr m = nest.add("m", p.m);
-  std::vector<Expr> a_pre = broadcast_index(bidx, p.a_batch);
-  std::vector<Expr> b_pre = broadcast_index(bidx, p.b_batch);
-  Expr az = zero_point_i32(ctx, 2, m);
-  Expr zero = Expr(int64_t{0});
-
-  auto point = [&](const Expr& n) -> Stmt {
-    kir::Buffer acc = kir::make_buffer("acc", DType::kI32);
-    Expr k = kir::var("k");
-    std::vector<Expr> ai = a_pre, bi = b_pre, oi = bidx;
-    if (!p.a_vec) ai.push_back(m), oi.push_back(m);
-    ai.push_back(k);
-    bi.push_back(k);
-    if (!p.b_vec) bi.push_back(n), oi.push_back(n);
-    Expr av = kir::cast(kir::i32(), ctx.read(0, ai));
-    if (az) av = av - az;
-    Expr bv = kir::cast(kir::i32(), ctx.read(1, bi));
-    if (Expr bz = zero_point_i32(ctx, 3, n)) bv = bv - bz;
-    Stmt update = kir::store(acc, zero, kir::load(acc, zero) + av * bv);
-    Stmt body = kir::block({kir::store(acc, zero, kir::make_const(kir::i32(), 0)),
-                            kir::for_loop(k, zero, Expr(p.k), kir::ForKind::kSerial, update),
-                            ctx.write(0, oi, kir::load(acc, zero))});
-    return kir::allocate(acc, Expr(int64_t{1}), body);
-  };
-  bool parallel = ctx.opts.parallelize() && nest.total() * p.n * p.k >= 16 * 1024;
-  bool single_row = nest.total() == 1;
-  Stmt row = vector_loop("n", 0, p.n, ctx.opts.f32_lanes, ctx.opts.vectorize(), point, parallel && single_row);
-  return nest.build(row, parallel);
+  return lower_matmul_loops(ctx, p, DType::kI32,
+                            [&](const std::vector<Expr>& ai, const std::vector<Expr>& bi, const Expr& m, const Expr& n,
+                                const Expr&) {
+                              Expr av = kir::cast(kir::i32(), ctx.read(0, ai));
+                              if (Expr az = zero_point_i32(ctx, 2, m)) av = av - az;
+                              Expr bv = kir::cast(kir::i32(), ctx.read(1, bi));
+                              if (Expr bz = zero_point_i32(ctx, 3, n)) bv = bv - bz;
+                              return av * bv;
+                            });
 }
 
 }  // namespace kiln::ops

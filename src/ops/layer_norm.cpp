@@ -37,14 +37,8 @@ Expected<Stmt> lower_layer_norm(const LowerContext& ctx) {
   int64_t axis = x.rank() - 1, len = x.shape.back();
   int lanes = ctx.opts.vectorize() ? ctx.opts.f32_lanes : 1;
   double eps = node.attrs.get_float("epsilon", 1e-5);
-  LoopNest nest;
-  std::vector<Expr> base(x.shape.size(), zero);
-  for (int64_t d = 0; d < axis; ++d) base[d] = nest.add("r" + std::to_string(d), x.shape[d]);
-  auto at = [&](const Expr& j) {
-    std::vector<Expr> i = base;
-    i[axis] = j;
-    return i;
-  };
+  RowLoops rows(x.shape, axis);
+  auto at = [&](const Expr& j) { return rows.at(j); };
   kir::Buffer sum = kir::make_buffer("sum", x.dtype), sq = kir::make_buffer("sq", x.dtype);
   kir::Buffer stats = kir::make_buffer("stats", x.dtype);  // mean, 1 / stddev
   Expr mean = kir::load(stats, zero), rstd = kir::load(stats, Expr(int64_t{1}));
@@ -70,8 +64,7 @@ Expected<Stmt> lower_layer_norm(const LowerContext& ctx) {
   Stmt body = kir::block({add_x, kir::store(stats, zero, kir::load(sum, zero) * inv_len), add_sq, set_rstd, emit});
   body = kir::allocate(sum, Expr(int64_t{1}), kir::allocate(sq, Expr(int64_t{1}), body));
   body = kir::allocate(stats, Expr(int64_t{2}), body);
-  bool parallel = ctx.opts.parallelize() && nest.total() * len >= 16 * 1024;
-  return nest.build(body, parallel);
+  return rows.build(body, ctx.opts.parallelize());
 }
 
 }  // namespace kiln::ops

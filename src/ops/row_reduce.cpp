@@ -48,4 +48,19 @@ Stmt for_row(int64_t len, int lanes, const std::function<Stmt(const Expr& j)>& m
   return vector_loop("j", 0, len, lanes, lanes > 1, make);
 }
 
+RowLoops::RowLoops(const ir::Shape& shape, int64_t axis)
+    : base_(shape.size(), kir::Expr(int64_t{0})), axis_(axis), len_(shape[axis]) {
+  for (int64_t d = 0; d < axis; ++d) base_[d] = nest_.add("r" + std::to_string(d), shape[d]);
+}
+
+std::vector<kir::Expr> RowLoops::at(const kir::Expr& j) const {
+  std::vector<kir::Expr> i = base_;
+  i[axis_] = j;
+  return i;
+}
+
+kir::Stmt RowLoops::build(kir::Stmt body, bool parallelize) const {
+  return nest_.build(std::move(body), parallelize && nest_.total() * len_ >= 16 * 1024);
+}
+
 }  // namespace kiln::ops

@@ -4,8 +4,11 @@
 #pragma once
 
 #include <functional>
+#include <vector>
 
+#include "ir/graph.h"
 #include "kernel/ir.h"
+#include "ops/op_families.h"
 
 namespace kiln::ops {
 
@@ -23,5 +26,22 @@ kir::Stmt fold_row(int64_t len, int lanes, DType dt, const kir::Expr& init, kir:
 
 // Emits make(j) for j in [0, len): vectorized chunks of `lanes`, then a scalar tail.
 kir::Stmt for_row(int64_t len, int lanes, const std::function<kir::Stmt(const kir::Expr& j)>& make);
+
+// The loops over every row of a tensor of `shape` along `axis` (the dims before it,
+// as a LoopNest; the dims after it are 1 or absent) and the index of element j of
+// the current row.
+class RowLoops {
+ public:
+  RowLoops(const ir::Shape& shape, int64_t axis);
+  std::vector<kir::Expr> at(const kir::Expr& j) const;
+  // `body` (one row) inside the row loops; the outermost parallel when `parallelize`
+  // and the rows hold at least 16K elements.
+  kir::Stmt build(kir::Stmt body, bool parallelize) const;
+
+ private:
+  LoopNest nest_;
+  std::vector<kir::Expr> base_;
+  int64_t axis_, len_;
+};
 
 }  // namespace kiln::ops

@@ -40,14 +40,8 @@ Stmt lower_softmax_rows(const LowerContext& ctx, int64_t axis) {
   Expr zero = Expr(int64_t{0});
   int64_t len = x.shape[axis];
   int lanes = ctx.opts.f32_lanes;
-  LoopNest nest;
-  std::vector<Expr> base(x.shape.size(), zero);
-  for (int64_t d = 0; d < axis; ++d) base[d] = nest.add("r" + std::to_string(d), x.shape[d]);
-  auto at = [&](const Expr& j) {
-    std::vector<Expr> i = base;
-    i[axis] = j;
-    return i;
-  };
+  RowLoops rows(x.shape, axis);
+  auto at = [&](const Expr& j) { return rows.at(j); };
   kir::Buffer mx = kir::make_buffer("mx", x.dtype), sum = kir::make_buffer("sum", x.dtype);
   kir::Buffer kept = kir::make_buffer("e", x.dtype);
   bool keep = !log && len <= kMaxKeptRow;
@@ -78,8 +72,7 @@ Stmt lower_softmax_rows(const LowerContext& ctx, int64_t axis) {
   body = kir::allocate(shift, Expr(int64_t{1}), body);
   if (keep) body = kir::allocate(kept, Expr(len), body);
   body = kir::allocate(mx, Expr(int64_t{1}), kir::allocate(sum, Expr(int64_t{1}), body));
-  bool parallel = ctx.opts.parallelize() && nest.total() * len >= 16 * 1024;
-  return nest.build(body, parallel);
+  return rows.build(body, ctx.opts.parallelize());
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // The runtime's C API (include/kiln/runtime.h) over kiln_model: info,
-// binding, threads, run. No exception crosses this boundary.
+// binding, threads, run, profiling. No exception crosses this boundary.
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -10,6 +11,14 @@
 
 #include "error.h"
 #include "model.h"
+
+void kiln::rt::Profile::kernel_done(void* profile, int32_t kernel) {
+  auto* p = static_cast<Profile*>(profile);
+  const auto now = std::chrono::steady_clock::now();
+  if (kernel >= 0 && static_cast<size_t>(kernel) < p->seconds.size())
+    p->seconds[kernel] += std::chrono::duration<double>(now - p->last).count();
+  p->last = now;
+}
 
 using kiln::rt::clear_error;
 using kiln::rt::set_error;
@@ -171,10 +180,39 @@ kiln_status kiln_model_run(kiln_model* m) {
       unbound += std::string(unbound.empty() ? "" : ", ") + "output '" + d.outputs[i].name + "'";
   if (!unbound.empty())
     return set_error(KILN_ERROR_INVALID_ARGUMENT, "cannot run: not bound: " + unbound);
+  if (m->host.kernel_done != nullptr) m->profile.start_run();
   const int32_t code = d.run(&m->host, m->inputs.data(), m->outputs.data(), m->arena);
+  if (m->host.kernel_done != nullptr && code == 0) ++m->profile.runs;
   if (code != 0)
     return set_error(KILN_ERROR_INTERNAL, "model " + m->path + " failed while running (code " +
                                               std::to_string(code) + ")");
+  return KILN_OK;
+}
+
+kiln_status kiln_model_set_profiling(kiln_model* m, int on) {
+  clear_error();
+  if (m == nullptr) return set_error(KILN_ERROR_INVALID_ARGUMENT, "kiln_model_set_profiling: model is null");
+  if (on) {
+    std::fill(m->profile.seconds.begin(), m->profile.seconds.end(), 0.0);
+    m->profile.runs = 0;
+  }
+  m->host.kernel_done = on ? &kiln::rt::Profile::kernel_done : nullptr;
+  return KILN_OK;
+}
+
+int kiln_model_num_kernels(const kiln_model* m) { return m ? m->desc->num_kernels : 0; }
+
+kiln_status kiln_model_kernel_profile(const kiln_model* m, int index, kiln_kernel_profile* out) {
+  clear_error();
+  if (m == nullptr || out == nullptr)
+    return set_error(KILN_ERROR_INVALID_ARGUMENT, "kiln_model_kernel_profile: null model or output pointer");
+  if (index < 0 || index >= m->desc->num_kernels)
+    return set_error(KILN_ERROR_INVALID_ARGUMENT, "kernel index " + std::to_string(index) +
+                                                      " is out of range (model has " +
+                                                      std::to_string(m->desc->num_kernels) + ")");
+  out->name = m->desc->kernel_names[index];
+  out->runs = m->profile.runs;
+  out->total_seconds = m->profile.seconds[index];
   return KILN_OK;
 }
 

@@ -55,8 +55,11 @@ std::string check_descriptor(const kiln_model_desc& desc, kiln_status* status) {
     return "model is corrupt: weights checksum " + to_hex(sum) + " does not match the recorded " +
            to_hex(desc.weights_checksum);
   if (desc.run == nullptr || desc.num_inputs < 0 || desc.num_outputs < 0 ||
-      (desc.num_inputs > 0 && desc.inputs == nullptr) || (desc.num_outputs > 0 && desc.outputs == nullptr))
+      (desc.num_inputs > 0 && desc.inputs == nullptr) || (desc.num_outputs > 0 && desc.outputs == nullptr) ||
+      desc.num_kernels < 0 || (desc.num_kernels > 0 && desc.kernel_names == nullptr))
     return "model is corrupt: malformed descriptor";
+  for (int i = 0; i < desc.num_kernels; ++i)
+    if (desc.kernel_names[i] == nullptr) return "model is corrupt: kernel " + std::to_string(i) + " has no name";
   for (int i = 0; i < desc.num_inputs; ++i)
     if (!valid_tensor(desc.inputs[i])) return "model is corrupt: malformed input " + std::to_string(i);
   for (int i = 0; i < desc.num_outputs; ++i)
@@ -114,6 +117,9 @@ kiln_status load_model(const char* path_arg, kiln_model** out) {
   model->host.num_threads = 1;
   model->host.pool = nullptr;
   model->host.parallel_for = &ThreadPool::host_parallel_for;
+  model->host.kernel_done = nullptr;
+  model->host.profiler = &model->profile;
+  model->profile.seconds.assign(desc->num_kernels, 0.0);
   *out = model.release();
   return KILN_OK;
 }

@@ -1,6 +1,8 @@
 // The loaded-model object behind the opaque kiln_model handle.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -8,6 +10,21 @@
 #include "kiln/model_abi.h"
 #include "kiln/runtime.h"
 #include "thread_pool.h"
+
+namespace kiln::rt {
+
+// Per-kernel wall time while profiling is on (kiln_model_set_profiling).
+struct Profile {
+  std::vector<double> seconds;  // per kernel, summed over `runs`
+  uint64_t runs = 0;
+  std::chrono::steady_clock::time_point last;  // when the previous kernel finished
+
+  void start_run() { last = std::chrono::steady_clock::now(); }
+  // kiln_host_api::kernel_done: the time since the previous kernel (or the run's start).
+  static void kernel_done(void* profile, int32_t kernel);
+};
+
+}  // namespace kiln::rt
 
 struct kiln_model {
   std::string path;                     // the model.so that was loaded
@@ -18,6 +35,7 @@ struct kiln_model {
   std::vector<void*> outputs;           // bound output buffers
   std::unique_ptr<kiln::rt::ThreadPool> pool;  // null with one thread
   kiln_host_api host{};
+  kiln::rt::Profile profile;            // host.profiler points here
 };
 
 namespace kiln::rt {

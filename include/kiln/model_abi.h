@@ -10,7 +10,7 @@
 extern "C" {
 #endif
 
-#define KILN_MODEL_ABI_VERSION 1u
+#define KILN_MODEL_ABI_VERSION 2u
 #define KILN_MODEL_MAGIC 0x4e4c494bu /* "KILN" little-endian */
 /* The one symbol a model exports: a `const kiln_model_desc`. */
 #define KILN_MODEL_SYMBOL "kiln_model_v1"
@@ -56,6 +56,11 @@ typedef struct kiln_host_api {
   /* Runs fn over [0, n) in chunks on the pool and returns when all are done.
    * With one thread it calls fn(ctx, 0, n) directly. */
   void (*parallel_for)(void* pool, kiln_task_fn fn, void* ctx, int64_t n);
+  /* Profiling (ABI 2): when kernel_done is not null, the model calls
+   * kernel_done(profiler, i) right after its i-th kernel call returns
+   * (0 <= i < kiln_model_desc::num_kernels). Null: no call, no cost. */
+  void (*kernel_done)(void* profiler, int32_t kernel);
+  void* profiler;
 } kiln_host_api;
 
 /* One input or output tensor. Shapes are static (compiled in). */
@@ -89,6 +94,8 @@ typedef struct kiln_model_desc {
   uint64_t weights_checksum; /* kiln_checksum64(weights, weights_bytes) */
   const char* metadata_json; /* the same text as model.json */
   kiln_run_fn run;
+  int32_t num_kernels;              /* kernel calls per run, in order (ABI 2) */
+  const char* const* kernel_names;  /* their names, as model.json's layers[].kernel */
 } kiln_model_desc;
 
 /* FNV-1a over 8-byte words (then the tail bytes): the checksum both sides compute. */

@@ -65,6 +65,19 @@ KILN_API kiln_status kiln_model_bind_output(kiln_model* m, int index, void* data
  * One run at a time per model (the arena is shared); separate models are independent. */
 KILN_API kiln_status kiln_model_run(kiln_model* m);
 
+/* Per-kernel timing. Turning it on clears the counts; while on, every successful
+ * kiln_model_run adds each kernel's wall time (from the previous kernel's end, so
+ * the kernels' times sum to the run's). Off (the default) costs nothing. */
+KILN_API kiln_status kiln_model_set_profiling(kiln_model* m, int on);
+/* Kernel calls per run (the fused layers of model.json's "layers", plus layout
+ * and copy kernels), in call order. */
+KILN_API int kiln_model_num_kernels(const kiln_model* m);
+typedef struct kiln_kernel_profile {
+  const char* name;      /* as in model.json's layers[].kernel */
+  uint64_t runs;         /* runs counted since profiling was turned on */
+  double total_seconds;  /* this kernel's time summed over those runs */
+} kiln_kernel_profile;
+KILN_API kiln_status kiln_model_kernel_profile(const kiln_model* m, int index, kiln_kernel_profile* out);
 /* The metadata JSON compiled into the model (same text as model.json). */
 KILN_API const char* kiln_model_metadata(const kiln_model* m);
 

@@ -148,11 +148,9 @@ class Model:
             array = copy
         return array
 
-    def run(self, inputs: Mapping[str, Any]) -> dict[str, np.ndarray]:
-        """Runs once. inputs maps every input name to an array of its dtype and
-        shape; returns a dict output name -> fresh numpy array."""
+    def _prepare_inputs(self, inputs: Mapping[str, Any], method: str) -> list[np.ndarray]:
         if not isinstance(inputs, Mapping):
-            raise KilnError("run() takes a dict input name -> array; for a one-input model "
+            raise KilnError(f"{method}() takes a dict input name -> array; for a one-input model "
                             "you can also call the model: model(x)")
         names = [i.name for i in self._inputs]
         unknown = [k for k in inputs if k not in names]
@@ -161,10 +159,67 @@ class Model:
         missing = [i for i in self._inputs if i.name not in inputs]
         if missing:
             raise KilnError("missing input " + ", ".join(f"'{i.name}' ({_describe(i)})" for i in missing))
-        arrays = [self._prepare_input(i, inputs[i.name]) for i in self._inputs]
-        outputs = [_aligned_empty(o.shape, o.dtype) for o in self._outputs]
-        self._impl.run([_as_bytes(a) for a in arrays], [_as_bytes(o) for o in outputs])
-        return {o.name: a for o, a in zip(self._outputs, outputs)}
+        return [self._prepare_input(i, inputs[i.name]) for i in self._inputs]
+
+    def _prepare_outputs(self, outputs: Mapping[str, np.ndarray] | None) -> list[np.ndarray]:
+        """The caller's arrays where given (checked), fresh aligned ones elsewhere."""
+        outputs = {} if outputs is None else outputs
+        if not isinstance(outputs, Mapping):
+            raise KilnError("outputs= takes a dict output name -> numpy array")
+        names = [o.name for o in self._outputs]
+        unknown = [k for k in outputs if k not in names]
+        if unknown:
+            raise KilnError(f"unknown output '{unknown[0]}': the model's outputs are {', '.join(names)}")
+        arrays = []
+        for info in self._outputs:
+            array = outputs.get(info.name)
+            if array is None:
+                arrays.append(_aligned_empty(info.shape, info.dtype))
+                continue
+            if not isinstance(array, np.ndarray) or array.dtype != info.dtype or array.shape != info.shape:
+                got = (f"{array.dtype} {array.shape}" if isinstance(array, np.ndarray)
+                       else type(array).__name__)
+                raise KilnError(f"output '{info.name}': expected a numpy array {_describe(info)}, got {got}")
+            if (not array.flags.c_contiguous or not array.flags.writeable
+                    or array.ctypes.data % 16 != 0):
+                raise KilnError(f"output '{info.name}': the array must be C-contiguous, writeable and "
+                                f"16-byte aligned (leave it out and run() returns a fresh one)")
+            arrays.append(array)
+        return arrays
+
+    def run(self, inputs: Mapping[str, Any],
+            outputs: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+        """Runs once. inputs maps every input name to an array of its dtype and
+        shape. outputs may map output names to numpy arrays (of the output's dtype
+        and shape, C-contiguous, 16-byte aligned) that the run writes into; the
+        others are fresh arrays. Returns a dict output name -> array."""
+        arrays = self._prepare_inputs(inputs, "run")
+        results = self._prepare_outputs(outputs)
+        self._impl.run([_as_bytes(a) for a in arrays], [_as_bytes(o) for o in results])
+        return {o.name: a for o, a in zip(self._outputs, results)}
+
+    def profile(self, inputs: Mapping[str, Any], runs: int = 10, warmup: int = 2) -> list[dict]:
+        """Times each kernel: `warmup` untimed runs, then `runs` runs with per-kernel
+        timing. Returns one dict per kernel call, in call order: "kernel" (the name
+        in metadata["layers"]), "ms" (mean wall time per run) and, for fused
+        layers, "ops" and "precision" from the metadata."""
+        for name, value in (("runs", runs), ("warmup", warmup)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < (name == "runs"):
+                raise KilnError(f"profile(): {name} must be an integer >= {int(name == 'runs')}, got {value!r}")
+        arrays = [_as_bytes(a) for a in self._prepare_inputs(inputs, "profile")]
+        results = [_as_bytes(o) for o in self._prepare_outputs(None)]
+        for _ in range(int(warmup)):
+            self._impl.run(arrays, results)
+        layers = {layer.get("kernel"): layer for layer in self.metadata.get("layers", [])}
+        rows = []
+        for kernel, seconds in self._impl.profile(arrays, results, int(runs)):
+            row = {"kernel": kernel, "ms": seconds * 1e3}
+            layer = layers.get(kernel)
+            if layer is not None:
+                row["ops"] = list(layer.get("ops", []))
+                row["precision"] = layer.get("precision", "")
+            rows.append(row)
+        return rows
 
     def __call__(self, x: Any) -> np.ndarray:
         """model(x): for a model with exactly one input and one output."""

@@ -2,6 +2,7 @@
 // dtype mapping and output allocation live in python/kiln/__init__.py.
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
+#include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
@@ -58,17 +59,33 @@ class Model {
 
   // Binds the given buffers (in index order, zero copy) and runs once.
   void run(const std::vector<InputArray>& inputs, const std::vector<Array>& outputs) {
-    if (inputs.size() != size_t(kiln_model_num_inputs(m_)) || outputs.size() != size_t(kiln_model_num_outputs(m_)))
-      throw KilnError("internal: wrong number of buffers for the model");
+    check_counts(inputs, outputs);
     nb::gil_scoped_release release;
     std::lock_guard<std::mutex> lock(mu_);
-    for (size_t i = 0; i < inputs.size(); ++i)
-      if (kiln_model_bind_input(m_, int(i), inputs[i].data(), inputs[i].nbytes()) != KILN_OK)
-        throw KilnError(kiln_last_error());
-    for (size_t i = 0; i < outputs.size(); ++i)
-      if (kiln_model_bind_output(m_, int(i), outputs[i].data(), outputs[i].nbytes()) != KILN_OK)
-        throw KilnError(kiln_last_error());
-    if (kiln_model_run(m_) != KILN_OK) throw KilnError(kiln_last_error());
+    if (bind_and_run(inputs, outputs) != KILN_OK) throw KilnError(kiln_last_error());
+  }
+
+  // Runs `runs` times with per-kernel timing; returns [(kernel name, seconds per run)]
+  // in call order. Profiling is off again afterwards.
+  std::vector<std::pair<std::string, double>> profile(const std::vector<InputArray>& inputs,
+                                                      const std::vector<Array>& outputs, int runs) {
+    check_counts(inputs, outputs);
+    std::vector<std::pair<std::string, double>> times;
+    {
+      nb::gil_scoped_release release;
+      std::lock_guard<std::mutex> lock(mu_);
+      kiln_model_set_profiling(m_, 1);
+      kiln_status st = KILN_OK;
+      for (int r = 0; r < runs && st == KILN_OK; ++r) st = bind_and_run(inputs, outputs);
+      kiln_model_set_profiling(m_, 0);
+      if (st != KILN_OK) throw KilnError(kiln_last_error());
+      for (int k = 0; k < kiln_model_num_kernels(m_); ++k) {
+        kiln_kernel_profile p{};
+        if (kiln_model_kernel_profile(m_, k, &p) != KILN_OK) throw KilnError(kiln_last_error());
+        times.emplace_back(p.name, p.runs ? p.total_seconds / double(p.runs) : 0.0);
+      }
+    }
+    return times;
   }
 
   std::string metadata() const { return kiln_model_metadata(m_); }
@@ -89,6 +106,20 @@ class Model {
   }
 
  private:
+  void check_counts(const std::vector<InputArray>& inputs, const std::vector<Array>& outputs) const {
+    if (inputs.size() != size_t(kiln_model_num_inputs(m_)) || outputs.size() != size_t(kiln_model_num_outputs(m_)))
+      throw KilnError("internal: wrong number of buffers for the model");
+  }
+
+  // With mu_ held and check_counts passed.
+  kiln_status bind_and_run(const std::vector<InputArray>& inputs, const std::vector<Array>& outputs) {
+    for (size_t i = 0; i < inputs.size(); ++i)
+      if (kiln_status st = kiln_model_bind_input(m_, int(i), inputs[i].data(), inputs[i].nbytes())) return st;
+    for (size_t i = 0; i < outputs.size(); ++i)
+      if (kiln_status st = kiln_model_bind_output(m_, int(i), outputs[i].data(), outputs[i].nbytes())) return st;
+    return kiln_model_run(m_);
+  }
+
   kiln_model* m_ = nullptr;
   std::mutex mu_;
 };
@@ -105,6 +136,7 @@ NB_MODULE(_runtime, m) {
       .def("inputs", [](const Model& self) { return self.tensors(true); })
       .def("outputs", [](const Model& self) { return self.tensors(false); })
       .def("run", &Model::run, nb::arg("inputs"), nb::arg("outputs"))
+      .def("profile", &Model::profile, nb::arg("inputs"), nb::arg("outputs"), nb::arg("runs"))
       .def("metadata", &Model::metadata)
       .def("properties", &Model::properties);
 }

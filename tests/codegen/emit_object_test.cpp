@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <vector>
 
 #include "codegen/codegen.h"
 #include "kernel/ir.h"
@@ -108,17 +109,38 @@ TEST(EmitObject, HostModelLoadsAndRuns) {
   EXPECT_EQ(d->weights_checksum, kiln_checksum64(plan.weights.data(), plan.weights.size()));
   EXPECT_STREQ(d->metadata_json, R"({"model":"test"})");
   ASSERT_NE(d->run, nullptr);
+  ASSERT_EQ(d->num_kernels, 2);
+  EXPECT_STREQ(d->kernel_names[0], "mul");
+  EXPECT_STREQ(d->kernel_names[1], "add");
 
   std::vector<float> x(kN), y(kN, -1.0f);
   for (int k = 0; k < kN; ++k) x[k] = 1.0f + k;
   alignas(64) uint8_t arena[64];
   void* inputs[] = {x.data()};
   void* outputs[] = {y.data()};
-  kiln_host_api host{KILN_MODEL_ABI_VERSION, 1, nullptr, serial_for};
+  kiln_host_api host{KILN_MODEL_ABI_VERSION, 1, nullptr, serial_for, nullptr, nullptr};
   g_parallel_calls = 0;
   ASSERT_EQ(d->run(&host, inputs, outputs, arena), 0);
   EXPECT_EQ(g_parallel_calls, 1);
   for (int k = 0; k < kN; ++k) EXPECT_EQ(y[k], x[k] * (0.5f * k) + (100.0f + k)) << k;
+
+  // Profiling: kernel_done(profiler, i) after each kernel, in order; y is already
+  // complete when the last one reports.
+  struct Log {
+    std::vector<int32_t> kernels;
+    const float* y;
+    float y_last_at_done = 0;
+  } log{{}, y.data()};
+  host.profiler = &log;
+  host.kernel_done = [](void* p, int32_t kernel) {
+    auto* l = static_cast<Log*>(p);
+    l->kernels.push_back(kernel);
+    l->y_last_at_done = l->y[kN - 1];
+  };
+  std::fill(y.begin(), y.end(), -1.0f);
+  ASSERT_EQ(d->run(&host, inputs, outputs, arena), 0);
+  EXPECT_EQ(log.kernels, (std::vector<int32_t>{0, 1}));
+  EXPECT_EQ(log.y_last_at_done, y[kN - 1]);
   dlclose(lib);
 }
 
@@ -166,7 +188,7 @@ int main(int argc, char** argv) {
   for (int i = 0; i < 16; ++i) x[i] = 1.0f + i;
   void* in[] = {x};
   void* out[] = {y};
-  kiln_host_api h = {KILN_MODEL_ABI_VERSION, 1, 0, pfor};
+  kiln_host_api h = {KILN_MODEL_ABI_VERSION, 1, 0, pfor, 0, 0};
   if (d->run(&h, in, out, arena) != 0) return 2;
   for (int i = 0; i < 16; ++i) printf("%.9g\n", y[i]);
   return 0;

@@ -203,6 +203,18 @@ def test_cli_benchmark(kiln_bin, compiled, references, tmp_path):
     assert "median" in text and "min" in text, text
 
 
+@pytest.mark.parametrize("level", [1, 3])
+def test_profile_names_the_layers(kiln, compiled, references, level):
+    """Model.profile times every kernel the run calls: the layers model.json lists, in order."""
+    m = kiln.load(str(compiled("small_cnn", level)), num_threads=1)
+    inputs, _ = references("small_cnn")
+    rows = m.profile(inputs, runs=3)
+    layers = m.metadata["layers"]
+    assert [r["kernel"] for r in rows] == [layer["kernel"] for layer in layers]
+    assert all(r["ms"] >= 0 and r["ops"] == layer["ops"] for r, layer in zip(rows, layers))
+    assert sum(r["ms"] for r in rows) > 0
+
+
 @pytest.mark.parametrize("name", ["small_cnn", "ops_net"])
 def test_inspect_and_model_json(kiln_bin, compiled, model_paths, name):
     out = compiled(name, 2)

@@ -54,12 +54,21 @@ def test_random_inputs_and_benchmark(kiln_run, fake_models):
     assert again.stdout.splitlines()[:3] == r.stdout.splitlines()[:3]  # same seed, same values
 
 
+def test_profile_lists_the_kernels(kiln_run, fake_models):
+    r = run(kiln_run, "--input_path", fake_models / "good", "--profile", 7, "--benchmark", 3)
+    assert r.returncode == 0, r.stderr
+    assert "benchmark: 3 runs" in r.stdout
+    assert "profile: 7 runs after 2 warm-up, 1 thread(s):" in r.stdout and "in 1 kernels" in r.stdout
+    assert r.stdout.splitlines()[-1].split()[-2:] == ["100.0", "fake_axpy"]
+
+
 @pytest.mark.parametrize("args, message", [
     (["--bogus"], "unknown flag --bogus"),
     (["--inference_context", "cuda"], "is a CPU model"),
     (["--inference_context", "tpu"], "--inference_context must be cpu or cuda"),
     (["--threads", "-1"], "--threads needs a count >= 0"),
     (["--benchmark", "x"], "--benchmark needs a positive count"),
+    (["--profile", "0"], "--profile needs a positive count"),
     (["--input", "nope=a.npy"], "has no input named 'nope' (inputs: x)"),
     (["--input", "missing.npy"], "input 'x': cannot open missing.npy"),
 ])
@@ -105,7 +114,7 @@ def test_help(kiln_run):
 def test_inspect(kiln_run, fake_models):
     r = run(kiln_run, "inspect", fake_models / "multi")
     assert r.returncode == 0, r.stderr
-    for text in ("arch:", "cpu features:", "kiln version:  0.1.0-fake", "model ABI:     1",
+    for text in ("arch:", "cpu features:", "kiln version:  0.1.0-fake", "model ABI:     2",
                  "inputs (2):", "idx", "int64", "outputs (3):", "z/out:0", "arena:", "weights:",
                  '  "name": "fake",', '"shape": [2, 8]'):
         assert text in r.stdout

@@ -1,6 +1,7 @@
 """kiln.load / Model against the hand-written fake models: results, threads,
 input validation and the error messages of loading."""
 
+import re
 import threading
 
 import numpy as np
@@ -60,6 +61,39 @@ def test_outputs_are_fresh_arrays(fake_models):
     a[...] = 0
     np.testing.assert_allclose(b, expected_y(sample_x(2)), rtol=1e-6)
     assert a.flags.c_contiguous and a.flags.writeable
+
+
+def test_run_writes_into_given_outputs(fake_models):
+    m = kiln.load(fake_models / "multi")
+    x, idx = sample_x(4), np.array([1, 2, 3], np.int64)
+    y = np.full((2, 8), -7, np.float32)
+    out = m.run({"x": x, "idx": idx}, outputs={"y": y})
+    assert out["y"] is y
+    np.testing.assert_allclose(y, expected_y(x), rtol=1e-6)
+    np.testing.assert_array_equal(out["z/out:0"], [4, 7, 10])  # the others are fresh
+    bad = [({"nope": y}, "unknown output 'nope'"),
+           ({"y": y.astype(np.float64)}, "output 'y': expected a numpy array float32"),
+           ({"y": np.zeros((8, 2), np.float32)}, "got float32 (8, 2)"),
+           ({"y": [0.0] * 16}, "got list"),
+           ({"y": np.asfortranarray(np.zeros((2, 8), np.float32))}, "C-contiguous, writeable"),
+           ("y", "outputs= takes a dict")]
+    for outputs, message in bad:
+        with pytest.raises(kiln.KilnError, match=re.escape(message)):
+            m.run({"x": x, "idx": idx}, outputs=outputs)
+
+
+def test_profile_times_each_kernel(fake_models):
+    m = kiln.load(fake_models / "good")
+    rows = m.profile({"x": sample_x(5)}, runs=5)
+    assert [r["kernel"] for r in rows] == ["fake_axpy"]
+    assert rows[0]["ms"] > 0 and "ops" not in rows[0]  # the fake model's metadata has no layers
+    for kwargs, message in [({"runs": 0}, "runs must be an integer >= 1"),
+                            ({"warmup": -1}, "warmup must be an integer >= 0"),
+                            ({"runs": True}, "runs must be")]:
+        with pytest.raises(kiln.KilnError, match=message):
+            m.profile({"x": sample_x(5)}, **kwargs)
+    with pytest.raises(kiln.KilnError, match="missing input 'x'"):
+        m.profile({})
 
 
 def test_non_contiguous_and_misaligned_inputs_are_copied(fake_models):

@@ -94,6 +94,40 @@ TEST(ModelRun, RunsAtOneToFourThreadsRepeatedly) {
   EXPECT_THAT(kiln_last_error(), HasSubstr("got -1"));
 }
 
+TEST(ModelRun, ProfilingCountsRunsPerKernel) {
+  Loaded m("good");
+  Buffer16 x{}, y{};
+  ASSERT_EQ(kiln_model_bind_input(m.get(), 0, x.v, sizeof(x.v)), KILN_OK);
+  ASSERT_EQ(kiln_model_bind_output(m.get(), 0, y.v, sizeof(y.v)), KILN_OK);
+  ASSERT_EQ(kiln_model_num_kernels(m.get()), 1);
+  kiln_kernel_profile p{};
+  ASSERT_EQ(kiln_model_kernel_profile(m.get(), 0, &p), KILN_OK);
+  EXPECT_STREQ(p.name, "fake_axpy");
+  EXPECT_EQ(p.runs, 0u);  // off by default: runs are not counted
+  ASSERT_EQ(kiln_model_run(m.get()), KILN_OK);
+  ASSERT_EQ(kiln_model_kernel_profile(m.get(), 0, &p), KILN_OK);
+  EXPECT_EQ(p.runs, 0u);
+  EXPECT_EQ(p.total_seconds, 0.0);
+
+  ASSERT_EQ(kiln_model_set_profiling(m.get(), 1), KILN_OK);
+  for (int r = 0; r < 3; ++r) ASSERT_EQ(kiln_model_run(m.get()), KILN_OK);
+  ASSERT_EQ(kiln_model_set_profiling(m.get(), 0), KILN_OK);
+  ASSERT_EQ(kiln_model_run(m.get()), KILN_OK);  // off again: not counted
+  ASSERT_EQ(kiln_model_kernel_profile(m.get(), 0, &p), KILN_OK);
+  EXPECT_EQ(p.runs, 3u);
+  EXPECT_GT(p.total_seconds, 0.0);
+  expect_axpy(x, y);
+  ASSERT_EQ(kiln_model_set_profiling(m.get(), 1), KILN_OK);  // on again: counts start over
+  ASSERT_EQ(kiln_model_kernel_profile(m.get(), 0, &p), KILN_OK);
+  EXPECT_EQ(p.runs, 0u);
+  EXPECT_EQ(p.total_seconds, 0.0);
+
+  EXPECT_EQ(kiln_model_kernel_profile(m.get(), 1, &p), KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_THAT(kiln_last_error(), HasSubstr("kernel index 1 is out of range (model has 1)"));
+  EXPECT_EQ(kiln_model_set_profiling(nullptr, 1), KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(kiln_model_num_kernels(nullptr), 0);
+}
+
 TEST(ModelRun, BindSizeMismatchNamesTensorAndSizes) {
   Loaded m("good");
   Buffer16 x;

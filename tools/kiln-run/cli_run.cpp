@@ -1,5 +1,5 @@
 // `kiln run`: load a compiled model, feed .npy (or random) inputs, print and
-// save the outputs, optionally benchmark. Runtime-only: no compiler code here.
+// save the outputs, optionally benchmark and profile. Runtime-only: no compiler code here.
 #include "cli_run.h"
 
 #include <sys/stat.h>
@@ -30,6 +30,8 @@ constexpr const char* kRunHelp =
     "                            filled with seeded pseudo-random values.\n"
     "  --output_dir DIR          write each output as DIR/<output name>.npy\n"
     "  --benchmark N             after warm-up, time N runs; print median and min latency\n"
+    "  --profile N               after warm-up, run N times timing each kernel; print\n"
+    "                            the kernels slowest first (ms per run, share of the run)\n"
     "  --threads N               threads to run with (default 1; 0 = all cores)\n"
     "  --inference_context CTX   cpu (default) or cuda\n"
     "  --help                    this text\n";
@@ -39,6 +41,7 @@ struct RunOptions {
   std::vector<std::string> inputs;
   std::string output_dir;
   long benchmark = 0;
+  long profile = 0;
   long threads = 1;
   std::string context = "cpu";
 };
@@ -69,7 +72,8 @@ int parse_args(const std::string& prefix, int argc, char** argv, RunOptions* o) 
       return 0;
     }
     const bool known = flag == "--input_path" || flag == "--input" || flag == "--output_dir" ||
-                       flag == "--benchmark" || flag == "--threads" || flag == "--inference_context";
+                       flag == "--benchmark" || flag == "--profile" || flag == "--threads" ||
+                       flag == "--inference_context";
     if (!known) {
       if (flag.rfind("-", 0) == 0)
         return fail(prefix, 2, "unknown flag " + flag + " (see " + prefix + " --help)");
@@ -85,6 +89,8 @@ int parse_args(const std::string& prefix, int argc, char** argv, RunOptions* o) 
     else if (flag == "--inference_context") o->context = value;
     else if (flag == "--benchmark" && !parse_count(value, 1, &o->benchmark))
       return fail(prefix, 2, "--benchmark needs a positive count, got '" + value + "'");
+    else if (flag == "--profile" && !parse_count(value, 1, &o->profile))
+      return fail(prefix, 2, "--profile needs a positive count, got '" + value + "'");
     else if (flag == "--threads" && !parse_count(value, 0, &o->threads))
       return fail(prefix, 2, "--threads needs a count >= 0, got '" + value + "'");
   }
@@ -125,9 +131,11 @@ int write_outputs(const std::string& prefix, const std::string& dir, const std::
   return 0;
 }
 
+long warmup_runs(long runs) { return std::clamp(runs / 10, 2L, 10L); }
+
 int benchmark(const std::string& prefix, kiln_model* m, long runs, long threads) {
   using Clock = std::chrono::steady_clock;
-  const long warmup = std::clamp(runs / 10, 2L, 10L);
+  const long warmup = warmup_runs(runs);
   for (long i = 0; i < warmup; ++i)
     if (kiln_model_run(m) != KILN_OK) return fail(prefix, 1, kiln_last_error());
   std::vector<double> ms;
@@ -141,6 +149,37 @@ int benchmark(const std::string& prefix, kiln_model* m, long runs, long threads)
   const double median = ms.size() % 2 ? ms[ms.size() / 2] : (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]) / 2;
   std::printf("benchmark: %ld runs after %ld warm-up, %ld thread(s): median %.3f ms, min %.3f ms\n", runs,
               warmup, threads, median, ms.front());
+  return 0;
+}
+
+int profile(const std::string& prefix, kiln_model* m, long runs, long threads) {
+  const long warmup = warmup_runs(runs);
+  for (long i = 0; i < warmup; ++i)
+    if (kiln_model_run(m) != KILN_OK) return fail(prefix, 1, kiln_last_error());
+  kiln_model_set_profiling(m, 1);
+  for (long i = 0; i < runs; ++i)
+    if (kiln_model_run(m) != KILN_OK) return fail(prefix, 1, kiln_last_error());
+  kiln_model_set_profiling(m, 0);
+  std::vector<kiln_kernel_profile> kernels(kiln_model_num_kernels(m));
+  double total = 0;
+  for (size_t i = 0; i < kernels.size(); ++i) {
+    if (kiln_model_kernel_profile(m, int(i), &kernels[i]) != KILN_OK) return fail(prefix, 1, kiln_last_error());
+    total += kernels[i].total_seconds;
+  }
+  std::vector<size_t> order(kernels.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {  // slowest first, then call order
+    return kernels[a].total_seconds != kernels[b].total_seconds ? kernels[a].total_seconds > kernels[b].total_seconds
+                                                                : a < b;
+  });
+  std::printf("profile: %ld runs after %ld warm-up, %ld thread(s): %.3f ms per run in %zu kernels\n", runs, warmup,
+              threads, 1e3 * total / runs, kernels.size());
+  std::printf("%10s %6s  %s\n", "ms/run", "%", "kernel");
+  for (size_t i : order) {
+    const kiln_kernel_profile& k = kernels[i];
+    std::printf("%10.3f %6.1f  %s\n", 1e3 * k.total_seconds / runs, total > 0 ? 100 * k.total_seconds / total : 0.0,
+                k.name);
+  }
   return 0;
 }
 
@@ -182,10 +221,10 @@ int run_main(int argc, char** argv) {
   for (size_t i = 0; i < outs.size(); ++i) print_summary(outs[i], buffers[i].data());
   if (!o.output_dir.empty())
     if (int code = write_outputs(prefix, o.output_dir, outs, buffers)) return code;
-  if (o.benchmark > 0) {
-    kiln_model_properties(model.get(), &props);
-    return benchmark(prefix, model.get(), o.benchmark, props.num_threads);
-  }
+  kiln_model_properties(model.get(), &props);
+  if (o.benchmark > 0)
+    if (int code = benchmark(prefix, model.get(), o.benchmark, props.num_threads)) return code;
+  if (o.profile > 0) return profile(prefix, model.get(), o.profile, props.num_threads);
   return 0;
 }
 

@@ -3,6 +3,7 @@
 // unpacks a stack struct of captures; the kernel calls host->parallel_for.
 #include <set>
 
+#include "codegen/llvm/host_api_type.h"
 #include "codegen/llvm/kernel_emitter.h"
 #include "kernel/mutator.h"
 
@@ -130,10 +131,9 @@ void KernelEmitter::emit_parallel(const kir::For* op) {
   unsigned f = 1;
   for (auto* b : cap_buffers) b_.CreateStore(buffers_[b], b_.CreateStructGEP(ctx_type, ctx, f++));
   for (auto* v : cap_vars) b_.CreateStore(vars_[v], b_.CreateStructGEP(ctx_type, ctx, f++));
-  // kiln_host_api { u32 abi_version; u32 num_threads; void* pool; parallel_for }.
-  auto* host_type = llvm::StructType::get(ctx_, {b_.getInt32Ty(), b_.getInt32Ty(), ptr, ptr});
-  llvm::Value* pool = b_.CreateLoad(ptr, b_.CreateStructGEP(host_type, host_, 2), "pool");
-  llvm::Value* pfor = b_.CreateLoad(ptr, b_.CreateStructGEP(host_type, host_, 3), "parallel_for");
+  llvm::StructType* host_type = host_api_type(ctx_);
+  llvm::Value* pool = b_.CreateLoad(ptr, b_.CreateStructGEP(host_type, host_, kHostPool), "pool");
+  llvm::Value* pfor = b_.CreateLoad(ptr, b_.CreateStructGEP(host_type, host_, kHostParallelFor), "parallel_for");
   auto* pfor_type = llvm::FunctionType::get(b_.getVoidTy(), {ptr, ptr, ptr, i64t}, false);
   llvm::Value* extent = b_.CreateSExtOrTrunc(emit(op->extent), i64t);
   b_.CreateCall(pfor_type, pfor, {pool, task_fn, ctx, extent});

@@ -2,6 +2,7 @@
 // LLVM struct types mirror kiln_tensor_desc and kiln_model_desc field by field.
 #include "codegen/llvm/entry_emitter.h"
 
+#include "codegen/llvm/host_api_type.h"
 #include "kiln/model_abi.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/Module.h"
@@ -48,10 +49,20 @@ Expected<llvm::Value*> kernel_argument(llvm::IRBuilder<>& b, const KernelArg& ar
   return Status::internal(where + "bad argument kind");
 }
 
+// Calls the kernels in order; after each, host->kernel_done(host->profiler, i)
+// when kernel_done is not null (profiling).
 Status emit_run(llvm::Module& m, const ModelPlan& plan, llvm::Constant* weights, llvm::Function* run) {
-  llvm::IRBuilder<> b(llvm::BasicBlock::Create(m.getContext(), "entry", run));
+  llvm::LLVMContext& ctx = m.getContext();
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", run));
   llvm::Value* host = run->getArg(0);
-  for (const KernelCall& call : plan.calls) {
+  llvm::StructType* host_type = host_api_type(ctx);
+  llvm::Value* kernel_done =
+      b.CreateLoad(b.getPtrTy(), b.CreateStructGEP(host_type, host, kHostKernelDone), "kernel_done");
+  llvm::Value* profiler = b.CreateLoad(b.getPtrTy(), b.CreateStructGEP(host_type, host, kHostProfiler), "profiler");
+  llvm::Value* profiling = b.CreateIsNotNull(kernel_done, "profiling");
+  auto* done_type = llvm::FunctionType::get(b.getVoidTy(), {b.getPtrTy(), b.getInt32Ty()}, false);
+  for (size_t i = 0; i < plan.calls.size(); ++i) {
+    const KernelCall& call = plan.calls[i];
     llvm::Function* fn = m.getFunction(call.func);
     if (!fn) return Status::internal("the plan calls kernel '" + call.func + "', which is not in plan.funcs");
     if (fn->arg_size() != call.args.size() + 1) {
@@ -65,9 +76,28 @@ Status emit_run(llvm::Module& m, const ModelPlan& plan, llvm::Constant* weights,
       args.push_back(v);
     }
     b.CreateCall(fn, args);
+    auto* report = llvm::BasicBlock::Create(ctx, "report", run);
+    auto* next = llvm::BasicBlock::Create(ctx, "next", run);
+    b.CreateCondBr(profiling, report, next);
+    b.SetInsertPoint(report);
+    b.CreateCall(done_type, kernel_done, {profiler, b.getInt32(static_cast<uint32_t>(i))});
+    b.CreateBr(next);
+    b.SetInsertPoint(next);
   }
   b.CreateRet(b.getInt32(0));
   return Status::ok();
+}
+
+// The kernel names, in call order: a private array of C strings.
+llvm::Constant* kernel_names(llvm::Module& m, const ModelPlan& plan) {
+  auto* ptr = llvm::PointerType::get(m.getContext(), 0);
+  if (plan.calls.empty()) return llvm::ConstantPointerNull::get(ptr);
+  std::vector<llvm::Constant*> names;
+  for (size_t i = 0; i < plan.calls.size(); ++i)
+    names.push_back(string_constant(m, plan.calls[i].func, "kiln_kernel_name" + std::to_string(i)));
+  auto* arr_type = llvm::ArrayType::get(ptr, names.size());
+  return new llvm::GlobalVariable(m, arr_type, true, llvm::GlobalValue::PrivateLinkage,
+                                  llvm::ConstantArray::get(arr_type, names), "kiln_kernel_names");
 }
 
 llvm::Constant* tensor_descs(llvm::Module& m, const std::vector<TensorInfo>& tensors, const std::string& prefix) {
@@ -129,7 +159,7 @@ Status emit_entry(llvm::Module& m, const ModelPlan& plan, const Target& target) 
   std::string features;
   for (const std::string& f : target.required_features) features += (features.empty() ? "" : ",") + f;
   auto* desc_type = llvm::StructType::get(
-      ctx, {i32, i32, ptr, ptr, ptr, i32, i32, ptr, ptr, i64, ptr, i64, i64, ptr, ptr});
+      ctx, {i32, i32, ptr, ptr, ptr, i32, i32, ptr, ptr, i64, ptr, i64, i64, ptr, ptr, i32, ptr});
   llvm::Constant* fields[] = {
       llvm::ConstantInt::get(i32, KILN_MODEL_MAGIC),
       llvm::ConstantInt::get(i32, KILN_MODEL_ABI_VERSION),
@@ -146,6 +176,8 @@ Status emit_entry(llvm::Module& m, const ModelPlan& plan, const Target& target) 
       llvm::ConstantInt::get(i64, kiln_checksum64(plan.weights.data(), plan.weights.size())),
       string_constant(m, plan.metadata_json, "kiln_metadata_json"),
       run,
+      llvm::ConstantInt::get(i32, plan.calls.size()),
+      kernel_names(m, plan),
   };
   auto* desc = new llvm::GlobalVariable(m, desc_type, true, llvm::GlobalValue::ExternalLinkage,
                                         llvm::ConstantStruct::get(desc_type, fields), KILN_MODEL_SYMBOL);

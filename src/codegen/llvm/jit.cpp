@@ -25,7 +25,7 @@ void serial_parallel_for(void*, kiln_task_fn fn, void* ctx, int64_t n) {
   if (n > 0) fn(ctx, 0, n);
 }
 
-const kiln_host_api kSerialHost = {KILN_MODEL_ABI_VERSION, 1, nullptr, serial_parallel_for};
+const kiln_host_api kSerialHost = {KILN_MODEL_ABI_VERSION, 1, nullptr, serial_parallel_for, nullptr, nullptr};
 
 Status from_llvm(llvm::Error err, const std::string& context) {
   return Status::internal(context + ": " + llvm::toString(std::move(err)));

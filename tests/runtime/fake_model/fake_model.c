@@ -47,6 +47,8 @@ static void axpy_chunk(void* ctx, int64_t begin, int64_t end) {
   for (int64_t i = begin; i < end; ++i) t->y[i] = 2.0f * t->x[i] + kWeights[i % COLS];
 }
 
+__attribute__((unused)) static const char* const kKernelNames[1] = {"fake_axpy"};
+
 static int32_t fake_run(const kiln_host_api* host, void* const* inputs, void* const* outputs,
                         void* arena) {
   if (FAKE_VARIANT == FAKE_RUN_FAILS) return 5;
@@ -58,6 +60,7 @@ static int32_t fake_run(const kiln_host_api* host, void* const* inputs, void* co
   for (int i = 0; i < ROWS * COLS; ++i) staged[i] = x[i];
   AxpyTask task = {staged, (float*)outputs[0]};
   host->parallel_for(host->pool, axpy_chunk, &task, ROWS * COLS);
+  if (host->kernel_done) host->kernel_done(host->profiler, 0);
 #if FAKE_VARIANT == FAKE_MULTI
   const int64_t* idx = (const int64_t*)inputs[1];
   int64_t* z = (int64_t*)outputs[1];
@@ -122,5 +125,7 @@ __attribute__((visibility("default"))) const kiln_model_desc kiln_model_v1 = {
     "{\"name\":\"fake\",\"note\":\"hand-written test model\",\"outputs\":[{\"name\":\"y\","
     "\"shape\":[2,8]}],\"options\":{\"level\":3,\"tags\":[]}}",
     fake_run,
+    1,
+    kKernelNames,
 };
 #endif

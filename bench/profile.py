@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""Per-layer time, kiln beside ONNX Runtime:  python3 bench/profile.py MODEL [--level 3] [--layout NHWC]
+
+MODEL is a name from bench/models.py (resnet50_like_224, ...) or a path to an .onnx file.
+kiln's per-kernel times come from Model.profile() (the runtime's kernel_done hook); ONNX
+Runtime's from its own profiler (enable_profiling, per-node kernel times), same inputs and
+intra-op threads, all graph optimizations. Each kiln layer lists the ONNX nodes it fused
+(model.json "nodes"); the ORT column sums ORT's time for those nodes (ORT keeps the first
+node's name when it fuses, e.g. Conv+Relu, MatMul+Add "matmul_1/MatMulAddFusion"). ORT nodes no kiln layer names (its layout
+reorders) are summed in one line, as are kiln kernels without nodes (layout transforms).
+A diagnostic, not the benchmark: profiling adds a little time per kernel on both sides.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "bench"))
+
+
+def ort_node_times(path: Path, feeds: dict, threads: int, runs: int, tmp: Path) -> dict[str, float]:
+    """ms per run for each ORT node, from ORT's profiler."""
+    import onnxruntime as ort  # noqa: PLC0415
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    so.enable_profiling = True
+    so.profile_file_prefix = str(tmp / "ort_profile")
+    sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+    for _ in range(2 + runs):
+        sess.run(None, feeds)
+    events = json.loads(Path(sess.end_profiling()).read_text())
+    per_node: dict[str, list[float]] = collections.defaultdict(list)
+    for e in events:
+        if e.get("cat") == "Node" and e.get("name", "").endswith("_kernel_time"):
+            # A fused node keeps the first node's name before a "/" ("matmul_1/MatMulAddFusion").
+            per_node[e["name"][: -len("_kernel_time")].split("/")[0]].append(e["dur"] / 1e3)
+    # The last `runs` calls of each node are the timed runs (the first two warm up).
+    return {n: sum(v[-runs:]) / runs for n, v in per_node.items()}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("model")
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--level", type=int, default=3)
+    ap.add_argument("--layout", default="NCHW", choices=["NCHW", "NHWC"])
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--top", type=int, default=40, help="print this many layers, slowest first (0 = all)")
+    args = ap.parse_args()
+
+    sys.path.insert(0, str(REPO / args.build / "python"))
+    import kiln  # noqa: PLC0415
+    import onnx  # noqa: PLC0415
+    from models import BENCH_MODELS, generate  # noqa: PLC0415
+
+    tmp = Path(tempfile.mkdtemp(prefix="kiln_profile_"))
+    if args.model in BENCH_MODELS:
+        model = BENCH_MODELS[args.model]()
+        path = tmp / f"{args.model}.onnx"
+        path.write_bytes(model.SerializeToString())
+    else:
+        path = Path(args.model)
+        model = onnx.load(str(path))
+    feeds = generate.make_inputs(model)
+    out = tmp / "compiled"
+    kiln.compile(str(path), str(out), layout=args.layout, optimization=[f"category:kernel,level:{args.level}"])
+    m = kiln.load(str(out), num_threads=args.threads)
+    rows = m.profile(feeds, runs=args.runs)
+    nodes = {layer["kernel"]: layer.get("nodes", []) for layer in m.metadata.get("layers", [])}
+    ort_ms = ort_node_times(path, feeds, args.threads, args.runs, tmp)
+
+    claimed = set()
+    table = []
+    for r in rows:
+        names = nodes.get(r["kernel"], [])
+        mine = [n for n in names if n in ort_ms]
+        claimed.update(mine)
+        table.append((r["kernel"], "+".join(r.get("ops", [])) or "-", r["ms"],
+                      sum(ort_ms[n] for n in mine) if mine else None))
+    unclaimed = sum(v for n, v in ort_ms.items() if n not in claimed)
+    kiln_total, ort_total = sum(r[2] for r in table), sum(ort_ms.values())
+    print(f"{args.model}: level {args.level} {args.layout}, {args.threads} thread(s), {args.runs} runs; "
+          f"kiln {kiln_total:.3f} ms in {len(table)} kernels, ORT {ort_total:.3f} ms in {len(ort_ms)} nodes "
+          f"(sums of per-kernel times)")
+    print(f"{'kiln ms':>9} {'ORT ms':>9} {'ratio':>6}  {'kernel':40} ops")
+    ordered = sorted(table, key=lambda t: -t[2])
+    for kernel, ops, k_ms, o_ms in ordered[: args.top or None]:
+        o_text = f"{o_ms:9.3f} {k_ms / o_ms:6.2f}" if o_ms else f"{'':9} {'':6}"
+        print(f"{k_ms:9.3f} {o_text}  {kernel:40} {ops}")
+    if args.top and len(ordered) > args.top:
+        rest = ordered[args.top:]
+        print(f"{sum(t[2] for t in rest):9.3f} {sum(t[3] or 0 for t in rest):9.3f} {'':6}  ({len(rest)} more kernels)")
+    print(f"{'':9} {unclaimed:9.3f} {'':6}  (ORT nodes no kiln layer names: its layout reorders, ...)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -5,10 +5,12 @@ MODEL is a name from bench/models.py (resnet50_like_224, ...) or a path to an .o
 kiln's per-kernel times come from Model.profile() (the runtime's kernel_done hook); ONNX
 Runtime's from its own profiler (enable_profiling, per-node kernel times), same inputs and
 intra-op threads, all graph optimizations. Each kiln layer lists the ONNX nodes it fused
-(model.json "nodes"); the ORT column sums ORT's time for those nodes (ORT keeps the first
-node's name when it fuses, e.g. Conv+Relu, MatMul+Add "matmul_1/MatMulAddFusion"). ORT nodes no kiln layer names (its layout
+(model.json "nodes"); the ORT column sums ORT's time for those nodes (see onnx_node_of for
+how ORT names its fused nodes). ORT nodes no kiln layer names (its layout
 reorders) are summed in one line, as are kiln kernels without nodes (layout transforms).
-A diagnostic, not the benchmark: profiling adds a little time per kernel on both sides.
+Times are medians over the runs, per kernel (per node for ORT), so that a busy neighbour's
+preemptions drop out. A diagnostic, not the benchmark: profiling adds a little time per
+kernel on both sides, and the sums of medians are not a run's latency.
 """
 
 from __future__ import annotations
@@ -16,12 +18,24 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import statistics
 import sys
 import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
+
+
+def onnx_node_of(ort_name: str, node_names: set[str], producers: dict[str, str]) -> str:
+    """The ONNX node an ORT node stands for: its own name, the first node's name before a "/"
+    of a fusion ("matmul_1/MatMulAddFusion"), or for NCHWc convs the node producing the tensor
+    it is named after ("relu_0_out_nchwc"); else the ORT name itself."""
+    name = ort_name.split("/")[0]
+    if name in node_names:
+        return name
+    tensor = name[: -len("_nchwc")] if name.endswith("_nchwc") else name
+    return producers.get(tensor, ort_name)
 
 
 def ort_node_times(path: Path, feeds: dict, threads: int, runs: int, tmp: Path) -> dict[str, float]:
@@ -42,10 +56,10 @@ def ort_node_times(path: Path, feeds: dict, threads: int, runs: int, tmp: Path) 
     per_node: dict[str, list[float]] = collections.defaultdict(list)
     for e in events:
         if e.get("cat") == "Node" and e.get("name", "").endswith("_kernel_time"):
-            # A fused node keeps the first node's name before a "/" ("matmul_1/MatMulAddFusion").
-            per_node[e["name"][: -len("_kernel_time")].split("/")[0]].append(e["dur"] / 1e3)
-    # The last `runs` calls of each node are the timed runs (the first two warm up).
-    return {n: sum(v[-runs:]) / runs for n, v in per_node.items()}
+            per_node[e["name"][: -len("_kernel_time")]].append(e["dur"] / 1e3)
+    # The last `runs` calls of each node are the timed runs (the first two warm up); the
+    # median of each node's times shrugs off a neighbour's preemptions.
+    return {n: statistics.median(v[-runs:]) for n, v in per_node.items()}
 
 
 def main() -> int:
@@ -76,9 +90,33 @@ def main() -> int:
     out = tmp / "compiled"
     kiln.compile(str(path), str(out), layout=args.layout, optimization=[f"category:kernel,level:{args.level}"])
     m = kiln.load(str(out), num_threads=args.threads)
-    rows = m.profile(feeds, runs=args.runs)
+    # One profiled run at a time, so that each kernel's time is a median over the runs.
+    rows = m.profile(feeds, runs=1)
+    samples = [[r["ms"]] for r in rows]
+    for _ in range(args.runs - 1):
+        for s, r in zip(samples, m.profile(feeds, runs=1, warmup=0)):
+            s.append(r["ms"])
+    for r, s in zip(rows, samples):
+        r["ms"] = statistics.median(s)
     nodes = {layer["kernel"]: layer.get("nodes", []) for layer in m.metadata.get("layers", [])}
-    ort_ms = ort_node_times(path, feeds, args.threads, args.runs, tmp)
+    node_names = {n.name for n in model.graph.node}
+    producers = {o: n.name for n in model.graph.node for o in n.output}
+    ort_ms: dict[str, float] = collections.defaultdict(float)
+    for name, ms in ort_node_times(path, feeds, args.threads, args.runs, tmp).items():
+        ort_ms[onnx_node_of(name, node_names, producers)] += ms
+
+    # A node kiln folded away (a BatchNormalization into its Conv) counts with the layer
+    # that holds its first input's producer.
+    layer_nodes = {n for names in nodes.values() for n in names}
+    first_input_producer = {n.name: producers.get(n.input[0]) if n.input else None for n in model.graph.node}
+    folded: dict[str, float] = collections.defaultdict(float)
+    for name, ms in ort_ms.items():
+        for _ in range(8):
+            if name in layer_nodes or first_input_producer.get(name) is None:
+                break
+            name = first_input_producer[name]
+        folded[name] += ms
+    ort_ms = folded
 
     claimed = set()
     table = []
@@ -92,7 +130,7 @@ def main() -> int:
     kiln_total, ort_total = sum(r[2] for r in table), sum(ort_ms.values())
     print(f"{args.model}: level {args.level} {args.layout}, {args.threads} thread(s), {args.runs} runs; "
           f"kiln {kiln_total:.3f} ms in {len(table)} kernels, ORT {ort_total:.3f} ms in {len(ort_ms)} nodes "
-          f"(sums of per-kernel times)")
+          f"(sums of per-kernel medians)")
     print(f"{'kiln ms':>9} {'ORT ms':>9} {'ratio':>6}  {'kernel':40} ops")
     ordered = sorted(table, key=lambda t: -t[2])
     for kernel, ops, k_ms, o_ms in ordered[: args.top or None]:

@@ -57,6 +57,11 @@ constexpr int64_t kMaxRowBufferBytes = 48 * 1024;
 constexpr int64_t kL2Bytes = 512 * 1024;
 // Up to this many input channels (a network's first conv) the channel loop is unrolled.
 constexpr int64_t kMaxUnrolledChannels = 4;
+// The sliding order needs this many accumulators (twice the FMA latency x FMA
+// ports of the targets, 4 x 2) to keep the FMAs busy. AVX2 at 3x3 would have 8:
+// measured no faster than the tap-major order's 12 (x86-64-v3 code on the
+// AVX-512 host); the 7x7 stem at AVX-512 has 16: 1.72 -> 1.48 ms (ORT 1.55).
+constexpr int64_t kMinSlidingAccumulators = 16;
 
 Expr zero() { return Expr(int64_t{0}); }
 
@@ -104,12 +109,12 @@ class DirectConv {
     // positions known, so that taps in the padding are left out.
     whole_ = !flat_ && p.ow < mr_ && p.oh > 1 && p.oh * p.ow <= 16 * mr_;
     // Tiles reduce in sliding order (see tile()) when the window row's weight
-    // vectors fit in the registers beside at least 3/4 of the tile's
-    // accumulators (AVX-512: 12 of 14 positions; 16-register AVX2 keeps the
-    // tap-major order, where 4 of 6 positions would leave the FMAs waiting).
+    // vectors fit in the registers beside kMinSlidingAccumulators (AVX-512: 12
+    // of 14 positions at 3x3, 8 at 7x7; 16-register AVX2 keeps the tap-major
+    // order).
     int64_t nv = (nr_ + ctx.opts.f32_lanes - 1) / std::max(1, ctx.opts.f32_lanes);
     int64_t mr_sliding = std::min<int64_t>(mr_, (std::max(8, ctx.opts.vector_registers) - 1 - nv * p.kw) / nv);
-    sliding_ = !flat_ && p.cg > kMaxUnrolledChannels && 4 * mr_sliding >= 3 * mr_;
+    sliding_ = !flat_ && mr_sliding * nv >= kMinSlidingAccumulators;
     if (sliding_) mr_ = mr_sliding;
     chunk_ = std::max<int64_t>(1, kChunkPositions / mr_) * mr_;
     // Channel blocks, over the whole image or over groups of rows (as many as

@@ -349,7 +349,7 @@ class DirectConv {
     };
     auto updates = [&](const Expr& khe, int64_t khc, const Expr& kwe, int64_t kwc) {
       std::vector<Stmt> u;
-      for (auto& [col, st] : column_updates(khe, khc, kwe, kwc, 0)) u.push_back(std::move(st));
+      for (auto& [key, st] : column_updates(khe, khc, kwe, kwc, 0)) u.push_back(std::move(st));
       return u;
     };
     // A few input channels (a network's first conv): unroll them so the loop
@@ -380,11 +380,11 @@ class DirectConv {
     auto sliding_row = [&](const Expr& khe, int64_t khc) {
       std::map<int64_t, std::vector<Stmt>> by_input;
       for (int64_t k = 0; k < p_.kw; ++k)
-        for (auto& [col, st] : column_updates(khe, khc, Expr(k), c0_const >= 0 ? k : -1, k))
-          by_input[col].push_back(std::move(st));
+        for (auto& [key, st] : column_updates(khe, khc, Expr(k), c0_const >= 0 ? k : -1, k))
+          by_input[key].push_back(std::move(st));
       std::vector<Stmt> stmts;
-      for (auto& [key, same] : by_input)
-        for (Stmt& st : same) stmts.push_back(std::move(st));
+      for (auto& [key, same_input] : by_input)
+        for (Stmt& st : same_input) stmts.push_back(std::move(st));
       return kir::block(std::move(stmts));
     };
     // Row tiles check their window rows against the input's rows.

@@ -98,6 +98,11 @@ TEST_F(LowerNhwcTest, Conv) {
       {1, 40, 6, 31, 20, 3, 3, 1, {1, 1}, {1, 1, 1, 1}, {1, 1}, true},    // input-channel blocks, uneven last block
       {1, 64, 5, 4, 36, 3, 3, 1, {1, 1}, {1, 1, 1, 1}, {1, 1}, false},    // channel blocks over whole-image tiles
       {1, 96, 9, 19, 16, 3, 3, 2, {2, 2}, {1, 0, 1, 1}, {1, 1}, true},    // channel blocks: groups, strides
+      {1, 12, 5, 40, 20, 3, 3, 1, {1, 1}, {1, 1, 1, 1}, {1, 1}, true},    // sliding order: interior loops, borders
+      {2, 10, 7, 33, 9, 3, 3, 1, {2, 2}, {1, 0, 2, 1}, {1, 1}, false},    // sliding order: strides, asymmetric pads
+      {1, 16, 9, 30, 16, 5, 3, 2, {1, 1}, {2, 1, 2, 1}, {1, 2}, true},    // sliding order 5x3: window-row loop, groups
+      {1, 8, 6, 5, 12, 3, 3, 1, {1, 1}, {2, 1, 0, 2}, {2, 1}, true},      // sliding whole-image tiles: dilated, odd pads
+      {2, 6, 7, 6, 10, 5, 3, 1, {1, 1}, {2, 1, 2, 1}, {1, 1}, false},     // sliding whole-image tiles 5x3: row checks
       {1, 8, 10, 26, 8, 3, 3, 8, {1, 1}, {1, 1, 1, 1}, {1, 1}, true},     // depthwise
       {2, 21, 7, 45, 21, 3, 3, 21, {2, 2}, {1, 1, 1, 1}, {1, 1}, false},  // depthwise, strided, channel tail pieces
       {1, 3, 11, 40, 3, 5, 3, 3, {1, 3}, {2, 0, 1, 2}, {1, 2}, true},     // depthwise 5x3, stride 3, dilated, odd pads

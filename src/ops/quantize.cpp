@@ -6,8 +6,8 @@
 //     broadcast against x: the frontend reshapes per-axis and blocked parameters.
 //   DequantizeLinear(x, scale, zero_point) {to}: y = (x - zero_point) * scale.
 //     x is uint8/int8/int32 with zero_point of its type; the difference is exact
-//     in int32, the product is float32 (float64 for a float64 scale) rounded to
-//     `to` (a float DType value).
+//     in int32, the product is float32 (float64 for a float64 scale), rounded on
+//     its own (never contracted into a following add), then to `to` (a float DType value).
 //   Requantize(acc, multiplier, zero_point) {min, max}: the epilogue of the integer
 //     Conv/MatMul: y = saturate(round(float32(acc) * multiplier) + zero_point), acc
 //     int32, multiplier float32, the output zero_point's type; the optional int
@@ -123,7 +123,11 @@ Expr element_quantize(const ir::Node& node, const std::vector<Expr>& out_idx, co
     case OpKind::kDequantizeLinear: {
       DType ct = s.type().elem == DType::kF64 ? DType::kF64 : DType::kF32;
       Expr d = to_type(DType::kI32, x) - to_type(DType::kI32, z);
-      return to_type(out, to_type(ct, d) * to_type(ct, s));
+      // fma(d, s, +0): the product rounded on its own, as ONNX's value is, which
+      // codegen cannot contract into an Add that follows (a fused residual
+      // DequantizeLinear(a) + DequantizeLinear(b) rounds each product first).
+      Expr zero = kir::make_const(kir::Type{ct, 1}, 0.0);
+      return to_type(out, kir::call(kir::Intrinsic::kFma, {to_type(ct, d), to_type(ct, s), zero}));
     }
     case OpKind::kRequantize: {
       Expr r = kir::call(kir::Intrinsic::kRoundEven, {to_type(DType::kF32, x) * s});

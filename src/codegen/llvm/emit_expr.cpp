@@ -206,14 +206,36 @@ llvm::Value* KernelEmitter::emit_load(const kir::Load* op) {
     llvm::Type* vt = llvm::FixedVectorType::get(mt, lanes);
     v = b_.CreateAlignedLoad(vt, element_ptr(op->buffer, emit(r->base)), align);
   } else if (const int64_t* st = strided_ramp(op->index); st && !op->type.is_bool()) {
-    // A small constant stride (stride-2 convs and pools): one contiguous load
-    // of exactly the spanned elements, then every st-th lane, instead of a gather.
+    // A small constant stride (stride-2 convs and pools): st contiguous loads of
+    // `lanes` elements inside the spanned ones (the last one ends at the last
+    // element), then every st-th element, instead of a gather. (One load of the
+    // odd span, (lanes - 1) * st + 1 elements, legalizes element by element.)
     int64_t span = (lanes - 1) * *st + 1;
-    llvm::Type* vt = llvm::FixedVectorType::get(mt, static_cast<unsigned>(span));
-    llvm::Value* wide = b_.CreateAlignedLoad(vt, element_ptr(op->buffer, emit(op->index.as<kir::Ramp>()->base)), align);
+    llvm::Value* base = emit(op->index.as<kir::Ramp>()->base);
+    llvm::Type* vt = llvm::FixedVectorType::get(mt, lanes);
+    std::vector<llvm::Value*> pieces;
+    std::vector<int64_t> starts;
+    for (int64_t p = 0; p < *st; ++p) {
+      starts.push_back(std::min<int64_t>(p * lanes, span - lanes));
+      llvm::Value* at = b_.CreateAdd(base, llvm::ConstantInt::get(base->getType(), starts.back()));
+      pieces.push_back(b_.CreateAlignedLoad(vt, element_ptr(op->buffer, at), align));
+    }
+    // Concatenated pairwise (equal widths: an odd count gets a poison piece).
+    while (pieces.size() > 1) {
+      if (pieces.size() % 2) pieces.push_back(llvm::PoisonValue::get(pieces[0]->getType()));
+      std::vector<llvm::Value*> wider;
+      int width = static_cast<int>(llvm::cast<llvm::FixedVectorType>(pieces[0]->getType())->getNumElements());
+      std::vector<int> concat(2 * width);
+      for (int i = 0; i < 2 * width; ++i) concat[i] = i;
+      for (size_t i = 0; i < pieces.size(); i += 2) wider.push_back(b_.CreateShuffleVector(pieces[i], pieces[i + 1], concat));
+      pieces = std::move(wider);
+    }
     std::vector<int> mask;
-    for (int i = 0; i < lanes; ++i) mask.push_back(static_cast<int>(i * *st));
-    v = b_.CreateShuffleVector(wide, mask);
+    for (int i = 0; i < lanes; ++i) {
+      int64_t e = i * *st, p = e / lanes;  // starts[p] <= e < starts[p] + lanes
+      mask.push_back(static_cast<int>(p * lanes + e - starts[p]));
+    }
+    v = b_.CreateShuffleVector(pieces[0], mask);
   } else if (auto* bc = op->index.as<kir::Broadcast>()) {
     llvm::Value* s = b_.CreateAlignedLoad(mt, element_ptr(op->buffer, emit(bc->value)), align);
     return splat(from_memory(op->buffer->elem, s), lanes);

@@ -38,22 +38,6 @@ struct Operand {
   bool is_signed;
 };
 
-llvm::Value* concat(llvm::IRBuilder<>& b, const std::vector<llvm::Value*>& parts) {
-  std::vector<llvm::Value*> level = parts;
-  while (level.size() > 1) {
-    std::vector<llvm::Value*> next;
-    for (size_t i = 0; i + 1 < level.size(); i += 2) {
-      int n = static_cast<int>(llvm::cast<llvm::FixedVectorType>(level[i]->getType())->getNumElements());
-      std::vector<int> mask(2 * n);
-      for (int j = 0; j < 2 * n; ++j) mask[j] = j;
-      next.push_back(b.CreateShuffleVector(level[i], level[i + 1], mask));
-    }
-    if (level.size() % 2) next.push_back(level.back());
-    level = next;
-  }
-  return level[0];
-}
-
 // Lanes [first, first + n) of v.
 llvm::Value* slice(llvm::IRBuilder<>& b, llvm::Value* v, int first, int n) {
   std::vector<int> mask(n);
@@ -170,7 +154,7 @@ llvm::Value* KernelEmitter::emit_dot(const kir::Call* op, const std::vector<llvm
     for (int c = 0; c < lanes; c += native)
       parts.push_back(chunk(slice(b_, acc, c, native), {slice(b_, x.v, g * c, g * native), x.is_signed},
                             {slice(b_, y.v, g * c, g * native), y.is_signed}));
-    r = concat(b_, parts);
+    r = concat_vectors(b_, parts);
   }
   return lanes == 1 ? b_.CreateExtractElement(r, uint64_t{0}) : r;
 }

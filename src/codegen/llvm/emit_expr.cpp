@@ -184,6 +184,27 @@ llvm::Value* KernelEmitter::element_ptr(const kir::Buffer& buf, llvm::Value* ind
   return b_.CreateInBoundsGEP(memory_type(buf->elem), it->second, index);
 }
 
+llvm::Value* concat_vectors(llvm::IRBuilder<>& b, std::vector<llvm::Value*> parts) {
+  auto lanes = [](llvm::Value* v) {
+    return static_cast<int>(llvm::cast<llvm::FixedVectorType>(v->getType())->getNumElements());
+  };
+  int total = static_cast<int>(parts.size()) * lanes(parts[0]);
+  // Pairwise, at equal widths: an odd count gets a poison part, cut off at the end.
+  while (parts.size() > 1) {
+    if (parts.size() % 2) parts.push_back(llvm::PoisonValue::get(parts[0]->getType()));
+    int n = lanes(parts[0]);
+    std::vector<int> mask(2 * n);
+    for (int j = 0; j < 2 * n; ++j) mask[j] = j;
+    std::vector<llvm::Value*> wider;
+    for (size_t i = 0; i < parts.size(); i += 2) wider.push_back(b.CreateShuffleVector(parts[i], parts[i + 1], mask));
+    parts = std::move(wider);
+  }
+  if (lanes(parts[0]) == total) return parts[0];
+  std::vector<int> first(total);
+  for (int j = 0; j < total; ++j) first[j] = j;
+  return b.CreateShuffleVector(parts[0], first);
+}
+
 namespace {
 
 // The stride of a ramp index with a constant stride in [2, 4], else null.
@@ -220,22 +241,12 @@ llvm::Value* KernelEmitter::emit_load(const kir::Load* op) {
       llvm::Value* at = b_.CreateAdd(base, llvm::ConstantInt::get(base->getType(), starts.back()));
       pieces.push_back(b_.CreateAlignedLoad(vt, element_ptr(op->buffer, at), align));
     }
-    // Concatenated pairwise (equal widths: an odd count gets a poison piece).
-    while (pieces.size() > 1) {
-      if (pieces.size() % 2) pieces.push_back(llvm::PoisonValue::get(pieces[0]->getType()));
-      std::vector<llvm::Value*> wider;
-      int width = static_cast<int>(llvm::cast<llvm::FixedVectorType>(pieces[0]->getType())->getNumElements());
-      std::vector<int> concat(2 * width);
-      for (int i = 0; i < 2 * width; ++i) concat[i] = i;
-      for (size_t i = 0; i < pieces.size(); i += 2) wider.push_back(b_.CreateShuffleVector(pieces[i], pieces[i + 1], concat));
-      pieces = std::move(wider);
-    }
     std::vector<int> mask;
     for (int i = 0; i < lanes; ++i) {
       int64_t e = i * *st, p = e / lanes;  // starts[p] <= e < starts[p] + lanes
       mask.push_back(static_cast<int>(p * lanes + e - starts[p]));
     }
-    v = b_.CreateShuffleVector(pieces[0], mask);
+    v = b_.CreateShuffleVector(concat_vectors(b_, pieces), mask);
   } else if (auto* bc = op->index.as<kir::Broadcast>()) {
     llvm::Value* s = b_.CreateAlignedLoad(mt, element_ptr(op->buffer, emit(bc->value)), align);
     return splat(from_memory(op->buffer->elem, s), lanes);

@@ -89,6 +89,9 @@ class KernelEmitter {
   std::unordered_map<const kir::BufferNode*, llvm::Value*> buffers_;
 };
 
+// The vectors `parts` (all of one type) end to end, in one vector (emit_expr.cpp).
+llvm::Value* concat_vectors(llvm::IRBuilder<>& b, std::vector<llvm::Value*> parts);
+
 // Inline math (math_emitter.cpp): Cephes-style range reduction and polynomials,
 // for float scalars or vectors; no libm calls.
 llvm::Value* emit_exp(llvm::IRBuilder<>& b, llvm::Value* x);

@@ -169,7 +169,8 @@ class Int8ConvTiler {
   // The load of `lanes` consecutive elements of a constant input from flat index `base`.
   Expr input_load(int input, const Expr& base, int lanes) {
     std::vector<Expr> first(ctx_.node.inputs[input]->type.rank(), zero());
-    const kir::Load* ld = ctx_.read(input, first).as<kir::Load>();
+    Expr first_load = ctx_.read(input, first);  // (owns the node ld points to)
+    const kir::Load* ld = first_load.as<kir::Load>();
     KILN_CHECK(ld) << ctx_.node.label() << ": input " << input << " is not a buffer";
     return kir::load(ld->buffer, lanes == 1 ? base : kir::ramp(base, one(), lanes));
   }

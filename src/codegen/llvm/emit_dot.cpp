@@ -24,6 +24,7 @@ DotIsa DotIsa::of(const llvm::TargetMachine& tm) {
     isa.avx2 = has("avx2");
     isa.vector_bits = has("avx512bw") ? 512 : isa.avx2 ? 256 : 128;
     isa.vnni = isa.vector_bits == 512 ? has("avx512vnni") : has("avxvnni") || (has("avx512vnni") && has("avx512vl"));
+    isa.vnni_narrow = isa.vnni && (isa.vector_bits < 512 || has("avx512vl") || has("avxvnni"));
   } else if (isa.aarch64) {
     isa.dotprod = has("dotprod");
   }
@@ -93,8 +94,11 @@ llvm::Value* KernelEmitter::emit_dot(const kir::Call* op, const std::vector<llvm
   auto as_i32 = [&](llvm::Value* v, int n) {
     return b_.CreateBitCast(v, llvm::FixedVectorType::get(b_.getInt32Ty(), n));
   };
+  // A narrow dot (4 or 8 lanes: int8 conv tiles with channels in the lanes)
+  // runs at its own width where the ISA has it.
+  auto width = [&](int widest) { return lanes < widest && (lanes == 4 || lanes == 8) ? lanes : widest; };
   if (g == 2 && isa_.x86) {
-    native = isa_.vector_bits / 32;
+    native = width(isa_.vector_bits / 32);
     llvm::Intrinsic::ID id = native == 16  ? llvm::Intrinsic::x86_avx512_pmaddw_d_512
                              : native == 8 ? llvm::Intrinsic::x86_avx2_pmadd_wd
                                            : llvm::Intrinsic::x86_sse2_pmadd_wd;
@@ -102,7 +106,7 @@ llvm::Value* KernelEmitter::emit_dot(const kir::Call* op, const std::vector<llvm
       return b_.CreateAdd(a, b_.CreateIntrinsic(id, {}, {p.v, q.v}));
     };
   } else if (g == 4 && isa_.x86 && isa_.vnni) {
-    native = isa_.vector_bits / 32;
+    native = isa_.vnni_narrow ? width(isa_.vector_bits / 32) : isa_.vector_bits / 32;
     llvm::Intrinsic::ID id = native == 16  ? llvm::Intrinsic::x86_avx512_vpdpbusd_512
                              : native == 8 ? llvm::Intrinsic::x86_avx512_vpdpbusd_256
                                            : llvm::Intrinsic::x86_avx512_vpdpbusd_128;

@@ -18,6 +18,7 @@ struct DotIsa {
   bool x86 = false, aarch64 = false;
   int vector_bits = 128;  // widest integer vectors: 128 / 256 / 512
   bool vnni = false;      // vpdpbusd at vector_bits (AVX-512 VNNI, or AVX-VNNI at 256)
+  bool vnni_narrow = false;  // also at 128 / 256 bits (AVX-512 VL or AVX-VNNI)
   bool avx2 = false;      // 256-bit vpmaddwd / vpmaddubsw
   bool dotprod = false;   // NEON sdot / udot
   static DotIsa of(const llvm::TargetMachine& tm);

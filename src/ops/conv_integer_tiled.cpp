@@ -214,7 +214,8 @@ class Int8ConvTiler {
       for (int64_t i = 0; i < mr; ++i) {
         Expr w = input_load(1, wbase + Expr(i), 1);
         for (int64_t v = 0; v < nv; ++v)
-          update.push_back(kir::store(acc, at(i, v), kir::call(kir::Intrinsic::kDot, {kir::load(acc, at(i, v)), xv[v], w, g})));
+          update.push_back(
+              kir::store(acc, at(i, v), kir::call(kir::Intrinsic::kDot, {kir::load(acc, at(i, v)), xv[v], w, g})));
       }
       if (row_sums_) {
         Expr ones = kir::make_const(kir::Type{DType::kI32, 1}, 0x01010101);
@@ -272,8 +273,8 @@ class Int8ConvTiler {
   // A tile of few positions (the last one of a 7x7 map: 49 = 48 + 1) with the
   // block's mr channels in the lanes: per k step one weight vector and one dot
   // per position, against the position's group broadcast. The k steps are split
-  // into `chains` interleaved ranges (independent accumulators: a single one
-  // would wait on the dot's latency every step), summed at the end, and the
+  // into `chains` ranges run side by side (independent accumulators: a single
+  // one would wait on the dot's latency every step), summed at the end, and the
   // sums are stored into res transposed (res[i * stride + j], channel i,
   // position j) for the common epilogue. Appends the accumulators' start to
   // `init` (replacing it) and their copy to `copy`; returns the k loop.
@@ -294,8 +295,8 @@ class Int8ConvTiler {
         init->push_back(kir::store(acc, column(c, j), c == 0 && group_ == 4 ? input_load(4, gb_ * Expr(mr_), m)
                                                                             : kir::broadcast(i32c(0), m)));
         Expr x = kir::load(scratch_, kir::substitute(xbase, kk, k) + Expr(j));
-        update.push_back(kir::store(acc, column(c, j), kir::call(kir::Intrinsic::kDot,
-                                                                 {kir::load(acc, column(c, j)), x, w, Expr(int64_t{group_})})));
+        Expr dot = kir::call(kir::Intrinsic::kDot, {kir::load(acc, column(c, j)), x, w, Expr(int64_t{group_})});
+        update.push_back(kir::store(acc, column(c, j), dot));
       }
     }
     for (int64_t j = 0; j < cols; ++j) {

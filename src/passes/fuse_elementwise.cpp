@@ -39,11 +39,12 @@ std::vector<lower::FusedGroup> fuse_elementwise(const ir::Graph& g) {
   for (size_t i = 0; i < g.nodes().size(); ++i) position[g.nodes()[i].get()] = i;
 
   std::set<const ir::Node*> grouped;
-  // The ungrouped side dequantizes among `n`'s inputs, other than `chain`.
+  // The ungrouped side dequantizes among `n`'s inputs, other than `chain` (each once).
   auto sides_of = [&](const ir::Node* n, const ir::Value* chain) {
     std::vector<ir::Node*> sides;
     for (const ir::Value* in : n->inputs)
-      if (in != chain && in->producer && !grouped.count(in->producer) && is_side_dequantize(g, uses, in->producer))
+      if (in != chain && in->producer && !grouped.count(in->producer) && is_side_dequantize(g, uses, in->producer) &&
+          std::find(sides.begin(), sides.end(), in->producer) == sides.end())
         sides.push_back(in->producer);
     return sides;
   };

@@ -59,23 +59,25 @@ Expected<Kernel> build_kernel(const FusedGroup& group, const std::string& name, 
   };
 
   // The epilogue: given the anchor's value at output index idx, apply each
-  // later node (binding the chain value with a let) and store the result.
+  // later node (binding each node's value with a let) and store the result.
   ops::WriteFn write = [&](int output, const std::vector<kir::Expr>& idx, kir::Expr value) -> kir::Stmt {
     KILN_CHECK(output == 0) << "multi-output anchors are not fused";
     std::vector<std::pair<kir::Expr, kir::Expr>> lets;
+    // The group's values computed so far (all of the output's shape: read at idx).
+    std::map<const ir::Value*, kir::Expr> computed;
     kir::Expr cur = value;
     for (size_t i = 1; i < group.nodes.size(); ++i) {
-      ir::Node* n = group.nodes[i];
-      ir::Value* chain = group.nodes[i - 1]->outputs[0];
       kir::Expr bound = cur;
       if (!cur.as<kir::Var>() && !cur.as<kir::Load>() && !cur.as<kir::IntImm>() && !cur.as<kir::FloatImm>()) {
         bound = kir::var("t" + std::to_string(i), cur.type());
         lets.emplace_back(bound, cur);
       }
-      ops::ReadFn read = [&, chain, bound](int input, const std::vector<kir::Expr>& in_idx) -> kir::Expr {
+      computed[group.nodes[i - 1]->outputs[0]] = bound;
+      ir::Node* n = group.nodes[i];
+      ops::ReadFn read = [&](int input, const std::vector<kir::Expr>& in_idx) -> kir::Expr {
         ir::Value* v = n->inputs[input];
-        if (v == chain) return bound;  // same shape as the output: same index
-        return load_value(v, in_idx);
+        auto it = computed.find(v);
+        return it != computed.end() ? it->second : load_value(v, in_idx);
       };
       cur = ops::op_info(n->op).element(*n, idx, read);
     }

@@ -13,9 +13,12 @@
 
 namespace kiln::lower {
 
-// nodes[0] is the anchor (any op but Reshape); each later node is elementwise,
-// consumes the previous node's output at the same shape, and is that output's
-// only user. The group's result is the last node's output.
+// nodes[0] is the anchor (any op but Reshape); each later node is elementwise
+// at the anchor's output shape and reads external values or the outputs of
+// earlier nodes of the group, each of which has its only user in the group
+// (mostly a chain: each node consumes the previous one's output; a dequantized
+// side input joins before its user, passes/fuse_elementwise). The group's
+// result is the last node's output.
 struct FusedGroup {
   std::vector<ir::Node*> nodes;
 

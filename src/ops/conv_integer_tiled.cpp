@@ -1,6 +1,7 @@
 // Level-3 ConvInteger: the register-tiled int8 kernel (see int8_conv.h).
 #include <algorithm>
 
+#include "kernel/mutator.h"
 #include "ops/int8_conv.h"
 #include "ops/op_families.h"
 
@@ -169,7 +170,8 @@ class Int8ConvTiler {
   // The load of `lanes` consecutive elements of a constant input from flat index `base`.
   Expr input_load(int input, const Expr& base, int lanes) {
     std::vector<Expr> first(ctx_.node.inputs[input]->type.rank(), zero());
-    const kir::Load* ld = ctx_.read(input, first).as<kir::Load>();
+    Expr first_load = ctx_.read(input, first);  // (owns the node ld points to)
+    const kir::Load* ld = first_load.as<kir::Load>();
     KILN_CHECK(ld) << ctx_.node.label() << ": input " << input << " is not a buffer";
     return kir::load(ld->buffer, lanes == 1 ? base : kir::ramp(base, one(), lanes));
   }
@@ -202,21 +204,30 @@ class Int8ConvTiler {
     Expr xbase = ((n_ * Expr(p_.group) + grp_) * Expr(ksteps) + kk) * Expr(padded_) + p0;
     Expr wbase = (gb_ * Expr(ksteps) + kk) * Expr(mr);
     Expr g = Expr(int64_t{group_});
-    std::vector<Expr> xv;
-    for (int64_t v = 0; v < nv; ++v) xv.push_back(kir::load(scratch_, kir::ramp(xbase + Expr(v * lanes), one(), l)));
-    for (int64_t i = 0; i < mr; ++i) {
-      Expr w = input_load(1, wbase + Expr(i), 1);
-      for (int64_t v = 0; v < nv; ++v)
-        update.push_back(kir::store(acc, at(i, v), kir::call(kir::Intrinsic::kDot, {kir::load(acc, at(i, v)), xv[v], w, g})));
-    }
-    if (row_sums_) {
-      Expr ones = kir::make_const(kir::Type{DType::kI32, 1}, 0x01010101);
-      for (int64_t v = 0; v < nv; ++v) {
-        Expr a = kir::ramp(Expr(v * lanes), one(), l);
-        update.push_back(kir::store(rs, a, kir::call(kir::Intrinsic::kDot, {kir::load(rs, a), xv[v], ones, g})));
+    Stmt red;
+    std::vector<Stmt> copy;
+    if (channels_in_lanes(nv, cols)) {
+      red = narrow_tile(xbase, wbase, kk, cols, stride, acc, res, &init, &copy);
+    } else {
+      std::vector<Expr> xv;
+      for (int64_t v = 0; v < nv; ++v) xv.push_back(kir::load(scratch_, kir::ramp(xbase + Expr(v * lanes), one(), l)));
+      for (int64_t i = 0; i < mr; ++i) {
+        Expr w = input_load(1, wbase + Expr(i), 1);
+        for (int64_t v = 0; v < nv; ++v)
+          update.push_back(
+              kir::store(acc, at(i, v), kir::call(kir::Intrinsic::kDot, {kir::load(acc, at(i, v)), xv[v], w, g})));
       }
+      if (row_sums_) {
+        Expr ones = kir::make_const(kir::Type{DType::kI32, 1}, 0x01010101);
+        for (int64_t v = 0; v < nv; ++v) {
+          Expr a = kir::ramp(Expr(v * lanes), one(), l);
+          update.push_back(kir::store(rs, a, kir::call(kir::Intrinsic::kDot, {kir::load(rs, a), xv[v], ones, g})));
+        }
+      }
+      red = kir::for_loop(kk, zero(), Expr(ksteps), kir::ForKind::kSerial, kir::block(update));
+      for (int64_t i = 0; i < mr; ++i)
+        for (int64_t v = 0; v < nv; ++v) copy.push_back(kir::store(res, at(i, v), kir::load(acc, at(i, v))));
     }
-    Stmt red = kir::for_loop(kk, zero(), Expr(ksteps), kir::ForKind::kSerial, kir::block(update));
 
     // The epilogue: output positions vectorized (contiguous in NCHW); the tail
     // block writes only its channels, the last tile only its positions.
@@ -244,15 +255,56 @@ class Int8ConvTiler {
       Stmt last = write(last_rows, cols);
       epilogue = blocks_ == 1 ? last : kir::if_then_else(ob_ == Expr(blocks_ - 1), last, epilogue);
     }
-    std::vector<Stmt> copy;
-    for (int64_t i = 0; i < mr; ++i)
-      for (int64_t v = 0; v < nv; ++v) copy.push_back(kir::store(res, at(i, v), kir::load(acc, at(i, v))));
     if (row_sums_)  // after the accumulators' copy
       for (int64_t v = 0; v < nv; ++v)
         copy.push_back(kir::store(res, at(mr, v), kir::load(rs, kir::ramp(Expr(v * lanes), one(), l))));
     Stmt body = kir::block({kir::block(init), red, kir::block(copy), epilogue});
     if (row_sums_) body = kir::allocate(rs, Expr(stride), body);
     return kir::allocate(acc, Expr(mr * stride), kir::allocate(res, Expr((mr + 1) * stride), body));
+  }
+
+  // Whether a tile of nv vectors, `cols` positions of them used, runs as
+  // narrow_tile: fewer dot products (cols per k step instead of mr * nv); the
+  // block must be one vector, and no row sums.
+  bool channels_in_lanes(int64_t nv, int64_t cols) const {
+    return !row_sums_ && mr_ <= lanes_ && (mr_ & (mr_ - 1)) == 0 && cols < mr_ * nv;
+  }
+
+  // A tile of few positions (the last one of a 7x7 map: 49 = 48 + 1) with the
+  // block's mr channels in the lanes: per k step one weight vector and one dot
+  // per position, against the position's group broadcast. The k steps are split
+  // into `chains` ranges run side by side (independent accumulators: a single
+  // one would wait on the dot's latency every step), summed at the end, and the
+  // sums are stored into res transposed (res[i * stride + j], channel i,
+  // position j) for the common epilogue. Appends the accumulators' start to
+  // `init` (replacing it) and their copy to `copy`; returns the k loop.
+  Stmt narrow_tile(const Expr& xbase, const Expr& wbase, const Expr& kk, int64_t cols, int64_t stride,
+                   const kir::Buffer& acc, const kir::Buffer& res, std::vector<Stmt>* init, std::vector<Stmt>* copy) {
+    int m = static_cast<int>(mr_);
+    int64_t ksteps = taps_ * cq_, chains = std::max<int64_t>(1, 4 / cols);
+    while (ksteps % chains) chains /= 2;
+    int64_t len = ksteps / chains;
+    auto column = [&](int64_t c, int64_t j) { return kir::ramp(Expr((c * cols + j) * mr_), one(), m); };
+    init->clear();
+    std::vector<Stmt> update;
+    for (int64_t c = 0; c < chains; ++c) {
+      // dot4: the offsets' row 0 (by packed channel) starts chain 0.
+      Expr k = Expr(c * len) + kk;
+      Expr w = input_load(1, kir::substitute(wbase, kk, k), m);
+      for (int64_t j = 0; j < cols; ++j) {
+        init->push_back(kir::store(acc, column(c, j), c == 0 && group_ == 4 ? input_load(4, gb_ * Expr(mr_), m)
+                                                                            : kir::broadcast(i32c(0), m)));
+        Expr x = kir::load(scratch_, kir::substitute(xbase, kk, k) + Expr(j));
+        Expr dot = kir::call(kir::Intrinsic::kDot, {kir::load(acc, column(c, j)), x, w, Expr(int64_t{group_})});
+        update.push_back(kir::store(acc, column(c, j), dot));
+      }
+    }
+    for (int64_t j = 0; j < cols; ++j) {
+      Expr sum = kir::load(acc, column(0, j));
+      for (int64_t c = 1; c < chains; ++c) sum = sum + kir::load(acc, column(c, j));
+      copy->push_back(kir::store(res, kir::ramp(Expr(j), Expr(stride), m), sum));
+    }
+    return kir::for_loop(kk, zero(), Expr(len), kir::ForKind::kSerial, kir::block(update));
   }
 
   // The number of packed channels (a row of the offsets input).

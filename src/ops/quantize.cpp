@@ -6,13 +6,15 @@
 //     broadcast against x: the frontend reshapes per-axis and blocked parameters.
 //   DequantizeLinear(x, scale, zero_point) {to}: y = (x - zero_point) * scale.
 //     x is uint8/int8/int32 with zero_point of its type; the difference is exact
-//     in int32, the product is float32 (float64 for a float64 scale) rounded to
-//     `to` (a float DType value).
+//     in int32, the product is float32 (float64 for a float64 scale), rounded on
+//     its own (never contracted into a following add), then to `to` (a float DType value).
 //   Requantize(acc, multiplier, zero_point) {min, max}: the epilogue of the integer
 //     Conv/MatMul: y = saturate(round(float32(acc) * multiplier) + zero_point), acc
 //     int32, multiplier float32, the output zero_point's type; the optional int
 //     attributes min/max narrow the range (a fused Relu or Clip, in output units).
 // NaN saturates to the type's minimum (the comparisons below are false for it).
+#include <cmath>
+
 #include "ops/op_families.h"
 #include "ops/quant_types.h"
 
@@ -56,6 +58,30 @@ Expr saturate(Expr v, double lo, double hi) {
 }
 
 Expr to_type(DType t, const Expr& e) { return e.type().elem == t ? e : kir::cast(kir::Type{t, 1}, e); }
+
+// QuantizeLinear's x / scale, correctly rounded. With one constant float32
+// scale s whose reciprocal is a normal number: no division instruction (a
+// vector division costs ~10x a multiply, and QuantizeLinear ends every fused
+// residual block) but Markstein's exact sequence: y = RN(1/s) (a constant),
+// q = RN(x * y) is within an ulp of x / s, the remainder x - q * s is exact by
+// FMA, and RN(q + r * y) = RN(x / s). (Where x / s is subnormal the last bit
+// may differ; rounded to an integer it is 0 either way.) An infinite or NaN q
+// (x infinite or NaN, or x / s overflowing) is kept as it is.
+Expr quotient(const ir::Node& node, const Expr& x, const Expr& s) {
+  const ir::Value* scale = node.inputs[1];
+  if (x.type().elem != DType::kF32 || !scale->is_constant() || scale->type.num_elements() != 1)
+    return x / s;
+  float sv = static_cast<float>(scale->constant->get_f64(0)), yv = 1.0f / sv;
+  if (!std::isnormal(sv) || !std::isnormal(yv)) return x / s;
+  Expr y = kir::make_const(kir::f32(), yv), neg_s = kir::make_const(kir::f32(), -sv);
+  // (x is a chain value the kernel builder binds to a variable or a load: the
+  // repeated products are one instruction after LLVM's CSE.)
+  Expr q = x * y;
+  Expr r = kir::call(kir::Intrinsic::kFma, {q, neg_s, x});
+  Expr exact = kir::call(kir::Intrinsic::kFma, {r, y, q});
+  Expr finite = kir::call(kir::Intrinsic::kAbs, {q}) < kir::make_const(kir::f32(), INFINITY);
+  return kir::select(finite, exact, q);
+}
 
 }  // namespace
 
@@ -114,7 +140,7 @@ Expr element_quantize(const ir::Node& node, const std::vector<Expr>& out_idx, co
   switch (node.op) {
     case OpKind::kQuantizeLinear: {
       DType ct = wider_float(x.type().elem, s.type().elem);
-      Expr r = kir::call(kir::Intrinsic::kRoundEven, {to_type(ct, x) / to_type(ct, s)});
+      Expr r = kir::call(kir::Intrinsic::kRoundEven, {quotient(node, to_type(ct, x), to_type(ct, s))});
       // Integers below 2^24 are exact in float32; beyond that the sum saturates anyway.
       DType st = ct == DType::kF64 ? DType::kF64 : DType::kF32;
       Expr q = to_type(st, r) + to_type(st, z);
@@ -123,7 +149,11 @@ Expr element_quantize(const ir::Node& node, const std::vector<Expr>& out_idx, co
     case OpKind::kDequantizeLinear: {
       DType ct = s.type().elem == DType::kF64 ? DType::kF64 : DType::kF32;
       Expr d = to_type(DType::kI32, x) - to_type(DType::kI32, z);
-      return to_type(out, to_type(ct, d) * to_type(ct, s));
+      // fma(d, s, +0): the product rounded on its own, as ONNX's value is, which
+      // codegen cannot contract into an Add that follows (a fused residual
+      // DequantizeLinear(a) + DequantizeLinear(b) rounds each product first).
+      Expr zero = kir::make_const(kir::Type{ct, 1}, 0.0);
+      return to_type(out, kir::call(kir::Intrinsic::kFma, {to_type(ct, d), to_type(ct, s), zero}));
     }
     case OpKind::kRequantize: {
       Expr r = kir::call(kir::Intrinsic::kRoundEven, {to_type(DType::kF32, x) * s});

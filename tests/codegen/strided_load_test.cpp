@@ -1,6 +1,7 @@
 // Vector loads with a small constant stride (stride-2/3 convs and pools) are
-// emitted as one contiguous load plus a shuffle: check the lanes they pick,
-// and that a vector ending at the last element reads nothing past it.
+// emitted as `stride` contiguous vector loads inside the spanned elements plus
+// a shuffle: check the lanes they pick, and that a vector ending at the last
+// element reads nothing past it.
 #include <gtest/gtest.h>
 
 #include <sys/mman.h>
@@ -53,7 +54,7 @@ TEST(StridedLoad, BytesToo) {
   // The int8 kernels' im2col reads uint8 rows at the conv's stride.
   auto jit = Jit::create();
   ASSERT_TRUE(jit) << jit.status().message();
-  for (int64_t stride : {2, 3}) {
+  for (int64_t stride : {2, 3, 4}) {
     kir::Buffer in = kir::make_buffer("in", DType::kU8), out = kir::make_buffer("out", DType::kU8);
     Expr j = kir::var("j");
     kir::Func f;

@@ -272,3 +272,94 @@ def test_malformed_quantization_is_an_error_naming_the_node(kiln_bin, tmp_path, 
     for text in expected:
         assert text in proc.stderr, proc.stderr
     assert not (tmp_path / "out" / "model.so").exists()
+
+
+# --- residual blocks: the Add fuses into the conv's epilogue ----------------------------
+
+def _residual_model(path, unfused: bool = False):
+    """Two quantized residual blocks as ONNX Runtime's quantizer writes them (QDQ): an
+    identity shortcut (conv 3x3 -> Relu -> Q -> DQ, + DQ(x) -> Relu -> Q) and a conv
+    shortcut (two 1x1 convs, each -> Q -> DQ, added -> Q). kiln fuses each Add with its
+    DequantizeLinears into a conv's epilogue; `unfused` also makes the Add inputs graph
+    outputs, which keeps them in memory (the graph kiln ran before the fusion)."""
+    rng = np.random.default_rng(7)
+    inits, nodes = [], []
+
+    def const(name, value):
+        inits.append(numpy_helper.from_array(value, name))
+        return name
+
+    def qdq(src, name, scale, zp):
+        """src -> QuantizeLinear -> DequantizeLinear: (the quantized, the dequantized) names."""
+        const(f"{name}_s", np.array(scale, np.float32))
+        const(f"{name}_z", np.array(zp, np.uint8))
+        nodes.append(helper.make_node("QuantizeLinear", [src, f"{name}_s", f"{name}_z"], [f"{name}_q"]))
+        nodes.append(helper.make_node("DequantizeLinear", [f"{name}_q", f"{name}_s", f"{name}_z"], [f"{name}_f"]))
+        return f"{name}_f"
+
+    def conv(src, name, cin, cout, k, x_scale):
+        w_scale = rng.uniform(0.003, 0.005, cout).astype(np.float32)
+        const(f"{name}_w", rng.integers(-64, 65, (cout, cin, k, k)).astype(np.int8))
+        const(f"{name}_ws", w_scale)
+        const(f"{name}_wz", np.zeros(cout, np.int8))
+        const(f"{name}_b", rng.integers(-500, 500, cout).astype(np.int32))
+        const(f"{name}_bs", (np.float32(x_scale) * w_scale).astype(np.float32))
+        nodes.append(helper.make_node("DequantizeLinear", [f"{name}_w", f"{name}_ws", f"{name}_wz"], [f"{name}_wf"],
+                                      axis=0))
+        nodes.append(helper.make_node("DequantizeLinear", [f"{name}_b", f"{name}_bs"], [f"{name}_bf"], axis=0))
+        nodes.append(helper.make_node("Conv", [src, f"{name}_wf", f"{name}_bf"], [f"{name}_y"], name=name,
+                                      pads=[k // 2] * 4))
+        return f"{name}_y"
+
+    x = qdq("x", "x", 0.03, 128)
+    nodes.append(helper.make_node("Relu", [conv(x, "a", 16, 16, 3, 0.03)], ["a_r"]))
+    a = qdq("a_r", "a", 0.03, 0)
+    nodes.append(helper.make_node("Add", [a, x], ["s1"]))
+    nodes.append(helper.make_node("Relu", ["s1"], ["s1_r"]))
+    r = qdq("s1_r", "r", 0.04, 0)
+    m = qdq(conv(r, "m", 16, 32, 1, 0.04), "m", 0.02, 128)
+    s = qdq(conv(r, "sc", 16, 32, 1, 0.04), "sc", 0.025, 120)
+    nodes.append(helper.make_node("Add", [m, s], ["s2"]))
+    out = qdq("s2", "out", 0.04, 128)
+    outputs = [out] + ([x, a, m, s] if unfused else [])
+    g = helper.make_graph(nodes, "residual_qdq", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 16, 8, 8])],
+                          [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outputs],
+                          initializer=inits)
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.save(model, path)
+    return path
+
+
+@pytest.mark.parametrize("level, layout", [(1, "NCHW"), (2, "NCHW"), (3, "NCHW"), (4, "NCHW"), (3, "NHWC"),
+                                           (4, "NHWC")])
+def test_residual_add_fuses_into_the_conv_epilogue(kiln, tmp_path, level, layout):
+    """The fused residual blocks give the unfused graph's outputs bit for bit (the same
+    float32 arithmetic in the epilogue: the conv's requantized value, both
+    DequantizeLinears, the Add, the Relu, the QuantizeLinear) and stay within one
+    quantization step of ONNX Runtime."""
+    extra = ["--layout", layout] if layout == "NHWC" else []
+    dirs = {}
+    for unfused in (False, True):
+        path = _residual_model(tmp_path / f"residual_{unfused}.onnx", unfused)
+        dirs[unfused] = tmp_path / f"out_{unfused}"
+        check_compiled(compile_model(path, dirs[unfused], level=level, extra=extra), dirs[unfused])
+    layers = json.loads((dirs[False] / "model.json").read_text())["layers"]
+    anchors = ["ConvInteger"] if level >= 2 else ["ConvInteger", "DequantizeLinear"]
+    fused = [l["ops"] for l in layers if l["ops"].count("DequantizeLinear") >= 2 and "Add" in l["ops"]]
+    assert len(fused) == 2 and all(ops[0] in anchors for ops in fused), [l["ops"] for l in layers]
+    unfused_layers = json.loads((dirs[True] / "model.json").read_text())["layers"]
+    assert not any(l["ops"].count("DequantizeLinear") >= 2 for l in unfused_layers), unfused_layers
+
+    sess = ort_float_semantics(str(tmp_path / "residual_False.onnx"))
+    got, want = kiln.load(str(dirs[False])), kiln.load(str(dirs[True]))
+    within, total, worst = 0, 0, 0.0
+    for seed in SEEDS[:8]:
+        x = {"x": np.random.default_rng(seed).normal(0, 1, (1, 16, 8, 8)).astype(np.float32)}
+        out = got.run(x)["out_f"]
+        np.testing.assert_array_equal(out, want.run(x)["out_f"])
+        d = np.abs(out.astype(np.float64) - sess.run(None, x)[0]) / 0.04
+        within += int(np.count_nonzero(d <= 1.0 + 1e-3))
+        total += d.size
+        worst = max(worst, float(d.max()))
+    assert within / total >= 0.99 and worst <= 2 + 1e-3, (within / total, worst)

@@ -5,8 +5,9 @@
 // can run (x86-64-v3 / znver3: AVX2 vpmaddwd and widening; alderlake: AVX-VNNI;
 // sapphirerapids: AVX-512 VNNI). Cases cover padding, strides, dilation,
 // groups, channel and output-channel tails, batches, uint8/int8 activations and
-// weights, nonzero per-channel weight zero points and the 255 x -128 pattern
-// that saturates a 16-bit pair sum. The NEON paths run under qemu
+// weights, nonzero per-channel weight zero points, last tiles of a few
+// positions (channels in the lanes) and the 255 x -128 pattern that saturates
+// a 16-bit pair sum. The NEON paths run under qemu
 // (tests/e2e/test_quantized.py).
 #include <algorithm>
 
@@ -102,6 +103,19 @@ std::vector<ConvCase> cases() {
   e.xz = 128;
   e.wz = {128};
   v.push_back(e);
+  // Last tiles of few positions (channels in the lanes at 16 lanes): 49 = 48 + 1
+  // (k steps split over 4 accumulators), 50 = 48 + 2 (2), an odd number of k
+  // steps (1), and weight zero points that need row sums (the usual tile).
+  v.push_back(ConvCase{"7x7 map, 1x1, 64 channels", DType::kU8, DType::kI8, {1, 64, 7, 7}, {16, 64, 1, 1}});
+  v.back().xz = 100;
+  v.push_back(ConvCase{"5x10 map, 1x1, 8 channels", DType::kU8, DType::kI8, {1, 8, 5, 10}, {8, 8, 1, 1}});
+  ConvCase f{"7x7 map, 3x3 pad 1, 20 channels, 12 outputs", DType::kI8, DType::kI8, {1, 20, 7, 7}, {12, 20, 3, 3}};
+  f.pads = {1, 1, 1, 1};
+  f.xz = -3;
+  v.push_back(f);
+  ConvCase g{"7x7 map, weight zero point 3", DType::kU8, DType::kI8, {1, 16, 7, 7}, {8, 16, 1, 1}};
+  g.wz = {3};
+  v.push_back(g);
   return v;
 }
 

@@ -56,6 +56,42 @@ TEST_F(QuantizeTest, QuantizeLinearRoundsHalfToEvenAndSaturates) {
   }
 }
 
+TEST_F(QuantizeTest, QuantizeLinearByAConstantScaleIsTheRoundedQuotient) {
+  // One constant scale: x / s runs as Markstein's multiply + FMA corrections;
+  // the quantized values must be those of the division, also within a few ulps
+  // of every tie (k + 0.5) * s, and for infinities, NaN, huge and subnormal x.
+  for (float sv : {0.5f, 0.0123f, 0.3f, 7.77f, 1e-3f, 3.1e-5f, 0.04f}) {
+    std::vector<double> xs{INFINITY, -INFINITY, NAN, 3e38, -3e38, 1e-40, -1e-42, 0.0};
+    for (int k = -140; k <= 140; ++k) {
+      float tie = static_cast<float>((k + 0.5) * static_cast<double>(sv));
+      float below = tie, above = tie;
+      for (int ulp = 0; ulp < 3; ++ulp) {
+        xs.push_back(below);
+        xs.push_back(above);
+        below = std::nextafter(below, -INFINITY);
+        above = std::nextafter(above, INFINITY);
+      }
+    }
+    for (DType t : {DType::kU8, DType::kI8}) {
+      int64_t zp = t == DType::kU8 ? 128 : 0;
+      ir::Graph g;
+      ir::Value* x = g.add_input("x", ir::TensorType{DType::kF32, {static_cast<int64_t>(xs.size())}});
+      ir::Value* s = g.add_constant("s", ir::Tensor::from_f32({}, {sv}));
+      ir::Tensor zt(ir::TensorType{t, {}});
+      if (t == DType::kU8) zt.mutable_data<uint8_t>()[0] = static_cast<uint8_t>(zp);
+      else zt.mutable_data<int8_t>()[0] = static_cast<int8_t>(zp);
+      ir::Value* z = g.add_constant("z", zt);
+      auto q = g.add_node(OpKind::kQuantizeLinear, "q", {x, s, z});
+      ASSERT_TRUE(q.has_value()) << q.status().message();
+      std::vector<double> want;
+      for (double v : xs) want.push_back(static_cast<double>(quantize_value(static_cast<float>(v), sv, zp, t)));
+      check_node(**q, {HostTensor::of(DType::kF32, {static_cast<int64_t>(xs.size())}, xs),
+                       HostTensor::of(DType::kF32, {}, {sv}), HostTensor::of(t, {}, {static_cast<double>(zp)})},
+                 want, 0);
+    }
+  }
+}
+
 TEST_F(QuantizeTest, QuantizeLinearPerAxis) {
   ir::Shape shape{2, 3, 4};
   HostTensor x = HostTensor::random(DType::kF32, shape, 7, -3, 3);

@@ -274,6 +274,35 @@ TEST_F(LowerQdqTest, FloatWeightsQuantizedInTheGraph) {
   EXPECT_EQ(w.get_i64(3), 0);    // 0.05 / 0.1 = 0.5 -> 0 (half to even)
 }
 
+TEST_F(LowerQdqTest, ResidualAddJoinsTheConvEpilogue) {
+  // conv(x) -> Q -> DQ, + DQ(x) (the identity shortcut) -> Q -> DQ: one kernel
+  // after the quantized input; the shortcut's DequantizeLinear joins before the Add.
+  onnx::ModelProto m = make_model(13);
+  quantized_input(m, {"1", "2", "3", "3"});
+  add_int_initializer(m, "w", onnx::TensorProto::INT8, {2, 2, 1, 1}, {1, -2, 3, 4});
+  add_f32_initializer(m, "w_scale", {}, {0.5f});
+  add_int_initializer(m, "w_zp", onnx::TensorProto::INT8, {}, {0});
+  add_node(m, "DequantizeLinear", {"w", "w_scale", "w_zp"}, {"wf"}, "dq_w");
+  add_node(m, "Conv", {"xf", "wf"}, {"y"}, "conv");
+  add_f32_initializer(m, "c_scale", {}, {0.2f});
+  add_int_initializer(m, "c_zp", onnx::TensorProto::UINT8, {}, {100});
+  add_node(m, "QuantizeLinear", {"y", "c_scale", "c_zp"}, {"cq"}, "q_c");
+  add_node(m, "DequantizeLinear", {"cq", "c_scale", "c_zp"}, {"cf"}, "dq_c");
+  add_node(m, "Add", {"cf", "xf"}, {"sum"}, "residual");
+  quantized_output(m, "sum");
+  auto g = lowered(m);
+  ASSERT_TRUE(g);
+  std::vector<lower::FusedGroup> groups = passes::fuse_elementwise(*g);
+  ASSERT_EQ(groups.size(), 2u) << g->str();
+  std::vector<std::string> ops;
+  for (const ir::Node* n : groups[1].nodes) ops.push_back(ir::op_name(n->op));
+  EXPECT_EQ(ops, (std::vector<std::string>{"ConvInteger", "Requantize", "DequantizeLinear", "DequantizeLinear", "Add",
+                                           "QuantizeLinear", "DequantizeLinear"}));
+  // The shortcut's DequantizeLinear reads the quantized input.
+  EXPECT_EQ(groups[1].nodes[3]->inputs[0], groups[0].result());
+  EXPECT_EQ(groups[1].nodes[4]->inputs[1], groups[1].nodes[3]->outputs[0]);
+}
+
 TEST_F(LowerQdqTest, FloatModelIsUntouched) {
   onnx::ModelProto m = make_model(13);
   add_input(m, "x", {"1", "2"});

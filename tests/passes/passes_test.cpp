@@ -92,6 +92,32 @@ TEST(Fusion, ChainsElementwiseConsumers) {
   EXPECT_EQ(lower::describe_group(groups[1]), "Sigmoid+Add");
 }
 
+TEST(Fusion, DequantizedSideInputsJoinTheirUsersGroup) {
+  // exp(x) -> Q -> DQ (a chain) + DQ(q) (a side input) -> Q; and DQ(q) twice into one Mul.
+  Graph g;
+  Value* x = g.add_input("x", {DType::kF32, {2, 8}});
+  Value* q = g.add_input("q", {DType::kU8, {2, 8}});
+  Value* s = g.add_constant("s", Tensor::from_f32({}, {0.5f}));
+  Tensor zt(ir::TensorType{DType::kU8, {}});
+  Value* z = g.add_constant("z", zt);
+  ir::Attrs to;
+  to.set("to", static_cast<int64_t>(DType::kF32));
+  Value* e = must(g.add(OpKind::kExp, "exp", {x}));
+  Value* eq = must(g.add(OpKind::kQuantizeLinear, "q_exp", {e, s, z}));
+  Value* side = must(g.add(OpKind::kDequantizeLinear, "dq_q", {q, s, z}, to));
+  Value* ef = must(g.add(OpKind::kDequantizeLinear, "dq_exp", {eq, s, z}, to));
+  Value* sum = must(g.add(OpKind::kAdd, "sum", {ef, side}));
+  g.add_output("y", must(g.add(OpKind::kQuantizeLinear, "q_sum", {sum, s, z})));
+  Value* twice = must(g.add(OpKind::kDequantizeLinear, "dq_twice", {q, s, z}, to));
+  g.add_output("sq", must(g.add(OpKind::kMul, "square", {twice, twice})));
+  auto groups = fuse_elementwise(g);
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_EQ(lower::describe_group(groups[0]),
+            "Exp+QuantizeLinear+DequantizeLinear+DequantizeLinear+Add+QuantizeLinear");
+  EXPECT_EQ(groups[0].nodes[3]->name, "dq_q");
+  EXPECT_EQ(lower::describe_group(groups[1]), "DequantizeLinear+Mul");
+}
+
 TEST(MemoryPlan, ReusesDeadBuffersAndAliasesReshape) {
   Graph g;
   Value* x = g.add_input("x", {DType::kF32, {1024}});

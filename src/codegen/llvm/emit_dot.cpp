@@ -24,6 +24,7 @@ DotIsa DotIsa::of(const llvm::TargetMachine& tm) {
     isa.avx2 = has("avx2");
     isa.vector_bits = has("avx512bw") ? 512 : isa.avx2 ? 256 : 128;
     isa.vnni = isa.vector_bits == 512 ? has("avx512vnni") : has("avxvnni") || (has("avx512vnni") && has("avx512vl"));
+    isa.vnni_narrow = isa.vnni && (isa.vector_bits < 512 || has("avx512vl") || has("avxvnni"));
   } else if (isa.aarch64) {
     isa.dotprod = has("dotprod");
   }
@@ -37,22 +38,6 @@ struct Operand {
   llvm::Value* v;
   bool is_signed;
 };
-
-llvm::Value* concat(llvm::IRBuilder<>& b, const std::vector<llvm::Value*>& parts) {
-  std::vector<llvm::Value*> level = parts;
-  while (level.size() > 1) {
-    std::vector<llvm::Value*> next;
-    for (size_t i = 0; i + 1 < level.size(); i += 2) {
-      int n = static_cast<int>(llvm::cast<llvm::FixedVectorType>(level[i]->getType())->getNumElements());
-      std::vector<int> mask(2 * n);
-      for (int j = 0; j < 2 * n; ++j) mask[j] = j;
-      next.push_back(b.CreateShuffleVector(level[i], level[i + 1], mask));
-    }
-    if (level.size() % 2) next.push_back(level.back());
-    level = next;
-  }
-  return level[0];
-}
 
 // Lanes [first, first + n) of v.
 llvm::Value* slice(llvm::IRBuilder<>& b, llvm::Value* v, int first, int n) {
@@ -109,8 +94,11 @@ llvm::Value* KernelEmitter::emit_dot(const kir::Call* op, const std::vector<llvm
   auto as_i32 = [&](llvm::Value* v, int n) {
     return b_.CreateBitCast(v, llvm::FixedVectorType::get(b_.getInt32Ty(), n));
   };
+  // A narrow dot (4 or 8 lanes: int8 conv tiles with channels in the lanes)
+  // runs at its own width where the ISA has it.
+  auto width = [&](int widest) { return lanes < widest && (lanes == 4 || lanes == 8) ? lanes : widest; };
   if (g == 2 && isa_.x86) {
-    native = isa_.vector_bits / 32;
+    native = width(isa_.vector_bits / 32);
     llvm::Intrinsic::ID id = native == 16  ? llvm::Intrinsic::x86_avx512_pmaddw_d_512
                              : native == 8 ? llvm::Intrinsic::x86_avx2_pmadd_wd
                                            : llvm::Intrinsic::x86_sse2_pmadd_wd;
@@ -118,7 +106,7 @@ llvm::Value* KernelEmitter::emit_dot(const kir::Call* op, const std::vector<llvm
       return b_.CreateAdd(a, b_.CreateIntrinsic(id, {}, {p.v, q.v}));
     };
   } else if (g == 4 && isa_.x86 && isa_.vnni) {
-    native = isa_.vector_bits / 32;
+    native = isa_.vnni_narrow ? width(isa_.vector_bits / 32) : isa_.vector_bits / 32;
     llvm::Intrinsic::ID id = native == 16  ? llvm::Intrinsic::x86_avx512_vpdpbusd_512
                              : native == 8 ? llvm::Intrinsic::x86_avx512_vpdpbusd_256
                                            : llvm::Intrinsic::x86_avx512_vpdpbusd_128;
@@ -170,7 +158,7 @@ llvm::Value* KernelEmitter::emit_dot(const kir::Call* op, const std::vector<llvm
     for (int c = 0; c < lanes; c += native)
       parts.push_back(chunk(slice(b_, acc, c, native), {slice(b_, x.v, g * c, g * native), x.is_signed},
                             {slice(b_, y.v, g * c, g * native), y.is_signed}));
-    r = concat(b_, parts);
+    r = concat_vectors(b_, parts);
   }
   return lanes == 1 ? b_.CreateExtractElement(r, uint64_t{0}) : r;
 }

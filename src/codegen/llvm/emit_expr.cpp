@@ -184,6 +184,27 @@ llvm::Value* KernelEmitter::element_ptr(const kir::Buffer& buf, llvm::Value* ind
   return b_.CreateInBoundsGEP(memory_type(buf->elem), it->second, index);
 }
 
+llvm::Value* concat_vectors(llvm::IRBuilder<>& b, std::vector<llvm::Value*> parts) {
+  auto lanes = [](llvm::Value* v) {
+    return static_cast<int>(llvm::cast<llvm::FixedVectorType>(v->getType())->getNumElements());
+  };
+  int total = static_cast<int>(parts.size()) * lanes(parts[0]);
+  // Pairwise, at equal widths: an odd count gets a poison part, cut off at the end.
+  while (parts.size() > 1) {
+    if (parts.size() % 2) parts.push_back(llvm::PoisonValue::get(parts[0]->getType()));
+    int n = lanes(parts[0]);
+    std::vector<int> mask(2 * n);
+    for (int j = 0; j < 2 * n; ++j) mask[j] = j;
+    std::vector<llvm::Value*> wider;
+    for (size_t i = 0; i < parts.size(); i += 2) wider.push_back(b.CreateShuffleVector(parts[i], parts[i + 1], mask));
+    parts = std::move(wider);
+  }
+  if (lanes(parts[0]) == total) return parts[0];
+  std::vector<int> first(total);
+  for (int j = 0; j < total; ++j) first[j] = j;
+  return b.CreateShuffleVector(parts[0], first);
+}
+
 namespace {
 
 // The stride of a ramp index with a constant stride in [2, 4], else null.
@@ -206,14 +227,26 @@ llvm::Value* KernelEmitter::emit_load(const kir::Load* op) {
     llvm::Type* vt = llvm::FixedVectorType::get(mt, lanes);
     v = b_.CreateAlignedLoad(vt, element_ptr(op->buffer, emit(r->base)), align);
   } else if (const int64_t* st = strided_ramp(op->index); st && !op->type.is_bool()) {
-    // A small constant stride (stride-2 convs and pools): one contiguous load
-    // of exactly the spanned elements, then every st-th lane, instead of a gather.
+    // A small constant stride (stride-2 convs and pools): st contiguous loads of
+    // `lanes` elements inside the spanned ones (the last one ends at the last
+    // element), then every st-th element, instead of a gather. (One load of the
+    // odd span, (lanes - 1) * st + 1 elements, legalizes element by element.)
     int64_t span = (lanes - 1) * *st + 1;
-    llvm::Type* vt = llvm::FixedVectorType::get(mt, static_cast<unsigned>(span));
-    llvm::Value* wide = b_.CreateAlignedLoad(vt, element_ptr(op->buffer, emit(op->index.as<kir::Ramp>()->base)), align);
+    llvm::Value* base = emit(op->index.as<kir::Ramp>()->base);
+    llvm::Type* vt = llvm::FixedVectorType::get(mt, lanes);
+    std::vector<llvm::Value*> pieces;
+    std::vector<int64_t> starts;
+    for (int64_t p = 0; p < *st; ++p) {
+      starts.push_back(std::min<int64_t>(p * lanes, span - lanes));
+      llvm::Value* at = b_.CreateAdd(base, llvm::ConstantInt::get(base->getType(), starts.back()));
+      pieces.push_back(b_.CreateAlignedLoad(vt, element_ptr(op->buffer, at), align));
+    }
     std::vector<int> mask;
-    for (int i = 0; i < lanes; ++i) mask.push_back(static_cast<int>(i * *st));
-    v = b_.CreateShuffleVector(wide, mask);
+    for (int i = 0; i < lanes; ++i) {
+      int64_t e = i * *st, p = e / lanes;  // starts[p] <= e < starts[p] + lanes
+      mask.push_back(static_cast<int>(p * lanes + e - starts[p]));
+    }
+    v = b_.CreateShuffleVector(concat_vectors(b_, pieces), mask);
   } else if (auto* bc = op->index.as<kir::Broadcast>()) {
     llvm::Value* s = b_.CreateAlignedLoad(mt, element_ptr(op->buffer, emit(bc->value)), align);
     return splat(from_memory(op->buffer->elem, s), lanes);

@@ -18,6 +18,7 @@ struct DotIsa {
   bool x86 = false, aarch64 = false;
   int vector_bits = 128;  // widest integer vectors: 128 / 256 / 512
   bool vnni = false;      // vpdpbusd at vector_bits (AVX-512 VNNI, or AVX-VNNI at 256)
+  bool vnni_narrow = false;  // also at 128 / 256 bits (AVX-512 VL or AVX-VNNI)
   bool avx2 = false;      // 256-bit vpmaddwd / vpmaddubsw
   bool dotprod = false;   // NEON sdot / udot
   static DotIsa of(const llvm::TargetMachine& tm);
@@ -88,6 +89,9 @@ class KernelEmitter {
   std::unordered_map<const kir::ExprNode*, llvm::Value*> vars_;
   std::unordered_map<const kir::BufferNode*, llvm::Value*> buffers_;
 };
+
+// The vectors `parts` (all of one type) end to end, in one vector (emit_expr.cpp).
+llvm::Value* concat_vectors(llvm::IRBuilder<>& b, std::vector<llvm::Value*> parts);
 
 // Inline math (math_emitter.cpp): Cephes-style range reduction and polynomials,
 // for float scalars or vectors; no libm calls.

@@ -98,6 +98,12 @@ void write_tensors(JsonWriter& j, const std::vector<codegen::TensorInfo>& ts) {
 
 // Whether the int8 kernels use 8-bit dot products (ops/int8_conv.h): VNNI at
 // the target's vector width, or NEON dotprod; otherwise int16 pairs.
+// AArch64 always has FMA (fmla); x86-64 from x86-64-v3 / Haswell on.
+bool has_fma(const Target& t) {
+  return t.arch != Arch::kX86_64 ||
+         std::find(t.required_features.begin(), t.required_features.end(), "fma") != t.required_features.end();
+}
+
 bool int8_dot4(const Target& t) {
   auto has = [&](const char* f) {
     return std::find(t.required_features.begin(), t.required_features.end(), f) != t.required_features.end();
@@ -185,6 +191,7 @@ Status compile_impl(const CompileOptions& o) {
   kopts.vector_registers = target->arch == Arch::kAArch64 || target->vector_bits >= 512 ? 32 : 16;
   kopts.channels_last = o.layout == "NHWC";
   kopts.int8_dot4 = int8_dot4(*target);
+  kopts.fma = has_fma(*target);
   KILN_RETURN_IF_ERROR(driver::run_graph_passes(*graph, kopts));
 
   std::vector<driver::KernelSummary> kernels;

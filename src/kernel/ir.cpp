@@ -83,6 +83,7 @@ const char* intrinsic_name(Intrinsic f) {
     case Intrinsic::kRoundEven: return "round_even";
     case Intrinsic::kPow: return "pow";
     case Intrinsic::kFma: return "fma";
+    case Intrinsic::kMulRounded: return "mul_rounded";
     case Intrinsic::kNot: return "not";
     case Intrinsic::kSin: return "sin";
     case Intrinsic::kCos: return "cos";
@@ -440,7 +441,7 @@ Expr dot_call(std::vector<Expr> args) {
 
 Expr call(Intrinsic f, std::vector<Expr> args) {
   if (f == Intrinsic::kDot) return dot_call(std::move(args));
-  size_t want = f == Intrinsic::kFma ? 3 : f == Intrinsic::kPow ? 2 : 1;
+  size_t want = f == Intrinsic::kFma ? 3 : f == Intrinsic::kPow || f == Intrinsic::kMulRounded ? 2 : 1;
   KILN_CHECK(args.size() == want) << intrinsic_name(f) << " takes " << want << " arguments, got " << args.size();
   for (size_t i = 1; i < args.size(); ++i) match_types(args[0], args[i], intrinsic_name(f));
   if (args.size() == 3) match_types(args[1], args[2], intrinsic_name(f));

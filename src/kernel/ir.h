@@ -171,6 +171,7 @@ enum class Intrinsic : uint8_t {
   kRoundEven,  // round half to even
   kPow,        // pow(x, y) with C semantics for negative x and integral y
   kFma,        // fma(a, b, c) = a*b + c, one rounding
+  kMulRounded, // a * b rounded on its own: never contracted with a neighbouring add into an FMA
   kNot,        // logical not of a bool
   kSin, kCos, kTan, kAsin, kAcos, kAtan,  // radians; asin/acos of |x| > 1 is NaN
   // dot(acc, a, b, G): the integer dot product of the int8 kernels, exact

@@ -21,6 +21,8 @@ kir::Expr element_reshape(const ir::Node& node, const std::vector<kir::Expr>& ou
 // transpose.cpp
 Status infer_transpose(const ir::Node& node, std::vector<ir::TensorType>* outputs);
 kir::Expr element_transpose(const ir::Node& node, const std::vector<kir::Expr>& out_idx, const ReadFn& read);
+// A Transpose's perm attribute (default: the dimensions reversed).
+std::vector<int64_t> transpose_perm(const ir::Node& node);
 // concat.cpp
 Status infer_concat(const ir::Node& node, std::vector<ir::TensorType>* outputs);
 kir::Expr element_concat(const ir::Node& node, const std::vector<kir::Expr>& out_idx, const ReadFn& read);

@@ -22,6 +22,8 @@ struct KernelOptions {
   // 8-bit products (AVX-512 VNNI, AVX-VNNI, NEON dotprod: one instruction), or
   // pairs of 16-bit products (operands widened to int16: AVX2/SSE vpmaddwd, NEON smlal).
   bool int8_dot4 = false;
+  // The target has fused multiply-add instructions (else Intrinsic::kFma is a libm call).
+  bool fma = true;
   bool vectorize() const { return level >= 2; }
   bool parallelize() const { return level >= 2; }
 };

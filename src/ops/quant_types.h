@@ -15,6 +15,11 @@ inline bool is_quantized_type(DType t) { return t == DType::kU8 || t == DType::k
 inline int64_t quantized_min(DType t) { return t == DType::kI8 ? -128 : 0; }
 inline int64_t quantized_max(DType t) { return t == DType::kI8 ? 127 : 255; }
 
+// The attribute (int, 1) with which passes/lower_qdq lets a QuantizeLinear by
+// one constant scale divide by a multiply and FMA corrections (ops/quantize.cpp):
+// only for targets with FMA instructions, where that sequence is fast.
+inline constexpr const char* kQuantizeByReciprocal = "by_reciprocal";
+
 // QuantizeLinear of one float32 value, exactly as ONNX defines it and as the
 // generated code computes it: saturate(round_half_even(x / scale) + zero_point).
 inline int64_t quantize_value(float x, float scale, int64_t zero_point, DType t) {

@@ -60,7 +60,8 @@ Expr saturate(Expr v, double lo, double hi) {
 Expr to_type(DType t, const Expr& e) { return e.type().elem == t ? e : kir::cast(kir::Type{t, 1}, e); }
 
 // QuantizeLinear's x / scale, correctly rounded. With one constant float32
-// scale s whose reciprocal is a normal number: no division instruction (a
+// scale s whose reciprocal is a normal number, on a target with FMA (the node's
+// kQuantizeByReciprocal attribute): no division instruction (a
 // vector division costs ~10x a multiply, and QuantizeLinear ends every fused
 // residual block) but Markstein's exact sequence: y = RN(1/s) (a constant),
 // q = RN(x * y) is within an ulp of x / s, the remainder x - q * s is exact by
@@ -69,7 +70,8 @@ Expr to_type(DType t, const Expr& e) { return e.type().elem == t ? e : kir::cast
 // (x infinite or NaN, or x / s overflowing) is kept as it is.
 Expr quotient(const ir::Node& node, const Expr& x, const Expr& s) {
   const ir::Value* scale = node.inputs[1];
-  if (x.type().elem != DType::kF32 || !scale->is_constant() || scale->type.num_elements() != 1)
+  if (x.type().elem != DType::kF32 || !scale->is_constant() || scale->type.num_elements() != 1 ||
+      node.attrs.get_int(kQuantizeByReciprocal, 0) != 1)
     return x / s;
   float sv = static_cast<float>(scale->constant->get_f64(0)), yv = 1.0f / sv;
   if (!std::isnormal(sv) || !std::isnormal(yv)) return x / s;
@@ -149,11 +151,10 @@ Expr element_quantize(const ir::Node& node, const std::vector<Expr>& out_idx, co
     case OpKind::kDequantizeLinear: {
       DType ct = s.type().elem == DType::kF64 ? DType::kF64 : DType::kF32;
       Expr d = to_type(DType::kI32, x) - to_type(DType::kI32, z);
-      // fma(d, s, +0): the product rounded on its own, as ONNX's value is, which
-      // codegen cannot contract into an Add that follows (a fused residual
+      // The product rounded on its own, as ONNX's value is: codegen must not
+      // contract it into an Add that follows (a fused residual
       // DequantizeLinear(a) + DequantizeLinear(b) rounds each product first).
-      Expr zero = kir::make_const(kir::Type{ct, 1}, 0.0);
-      return to_type(out, kir::call(kir::Intrinsic::kFma, {to_type(ct, d), to_type(ct, s), zero}));
+      return to_type(out, kir::call(kir::Intrinsic::kMulRounded, {to_type(ct, d), to_type(ct, s)}));
     }
     case OpKind::kRequantize: {
       Expr r = kir::call(kir::Intrinsic::kRoundEven, {to_type(DType::kF32, x) * s});

@@ -67,7 +67,7 @@ Expected<Stmt> lower_roi_align(const LowerContext& ctx) {
   // into the subtractions after it. (The sample counts are ceilings of these
   // sizes: one ulp can change them.)
   auto roi = [&](int64_t k) {
-    return kir::call(kir::Intrinsic::kFma, {ctx.read(1, {r, Expr(k)}), c(scale), c(0)}) - c(half_pixel ? 0.5 : 0.0);
+    return kir::call(kir::Intrinsic::kMulRounded, {ctx.read(1, {r, Expr(k)}), c(scale)}) - c(half_pixel ? 0.5 : 0.0);
   };
   Expr x0 = kir::var("x0", ft), y0 = kir::var("y0", ft), bw = kir::var("bw", ft), bh = kir::var("bh", ft);
   Expr gw = kir::var("gw"), gh = kir::var("gh"), img = kir::var("img");

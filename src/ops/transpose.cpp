@@ -8,21 +8,17 @@ namespace kiln::ops {
 
 using kir::Expr;
 
-namespace {
-
-std::vector<int64_t> perm_of(const ir::Node& node) {
+std::vector<int64_t> transpose_perm(const ir::Node& node) {
   int64_t rank = node.inputs[0]->type.rank();
   std::vector<int64_t> perm(rank);
   std::iota(perm.rbegin(), perm.rend(), 0);
   return node.attrs.get_ints("perm", perm);
 }
 
-}  // namespace
-
 Status infer_transpose(const ir::Node& node, std::vector<ir::TensorType>* outputs) {
   KILN_RETURN_IF_ERROR(check_num_inputs(node, 1, 1));
   const ir::TensorType& in = node.inputs[0]->type;
-  std::vector<int64_t> perm = perm_of(node);
+  std::vector<int64_t> perm = transpose_perm(node);
   if (static_cast<int64_t>(perm.size()) != in.rank())
     return Status::invalid("Transpose perm " + ints_str(perm) + " does not match the rank of " + in.str());
   std::vector<bool> seen(perm.size(), false);
@@ -39,7 +35,7 @@ Status infer_transpose(const ir::Node& node, std::vector<ir::TensorType>* output
 }
 
 Expr element_transpose(const ir::Node& node, const std::vector<Expr>& out_idx, const ReadFn& read) {
-  std::vector<int64_t> perm = perm_of(node);
+  std::vector<int64_t> perm = transpose_perm(node);
   std::vector<Expr> idx(perm.size());
   for (size_t i = 0; i < perm.size(); ++i) idx[perm[i]] = out_idx[i];
   return read(0, idx);

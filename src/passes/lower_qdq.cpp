@@ -520,6 +520,9 @@ void lower_qdq(ir::Graph& g, const ops::KernelOptions& opts) {
     if (!reads_dequantized(n)) continue;
     if (std::optional<std::string> why = lower_layer(g, n, opts)) n->attrs.set(kWhyFp32, *why);
   }
+  if (opts.fma)
+    for (Node* n : node_list(g))
+      if (n->op == OpKind::kQuantizeLinear) n->attrs.set(ops::kQuantizeByReciprocal, int64_t{1});
   g.topo_sort();
 }
 

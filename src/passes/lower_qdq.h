@@ -32,6 +32,8 @@ namespace kiln::passes {
 //     Clip, which become the clamp), Requantize by x_scale * w_scale / y_scale
 //     computed in float32; otherwise a DequantizeLinear of the accumulator
 //     (int8 compute, float output).
+// On targets with FMA (opts.fma) every QuantizeLinear gets ops::kQuantizeByReciprocal:
+// one constant scale then divides by multiply + FMA corrections (ops/quantize.cpp).
 // "Best type for the hardware": at kernel level >= 3 a depthwise or narrow
 // grouped Conv (group > 1, fewer than 4 output channels per group) stays float with
 // dequantized weights: the tiled int8 kernel needs channel blocks, and the

@@ -265,6 +265,7 @@ class KirInterpreter {
         case Intrinsic::kRoundEven: z = std::nearbyint(x); break;
         case Intrinsic::kPow: z = std::pow(x, args[1].as_f(l)); break;
         case Intrinsic::kFma: z = x * args[1].as_f(l) + args[2].as_f(l); break;
+        case Intrinsic::kMulRounded: z = x * args[1].as_f(l); break;
         case Intrinsic::kSin: z = std::sin(x); break;
         case Intrinsic::kCos: z = std::cos(x); break;
         case Intrinsic::kTan: z = std::tan(x); break;

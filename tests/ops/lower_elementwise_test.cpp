@@ -129,6 +129,40 @@ TEST_F(LowerElementwiseTest, Transpose) {
   check_node(n, {x}, want);
 }
 
+TEST_F(LowerElementwiseTest, TransposesThatBlockTheInputsInnermostDimension) {
+  // Layout transposes (NHWC <-> NCHW) whose input's innermost dimension is blocked
+  // by a cache line next to the vector loop: block 16, 8 and 4 (20 channels), the
+  // vector dimension split in two-vector blocks (64 and 32 wide) or not (24, 7),
+  // a uint8 input (block 64), and a 3-channel one that stays unblocked.
+  struct Case {
+    DType dtype;
+    ir::Shape shape;
+    Ints perm;
+  };
+  std::vector<Case> cases = {
+      {DType::kF32, {1, 6, 7, 64}, {0, 3, 1, 2}}, {DType::kF32, {1, 64, 6, 8}, {0, 2, 3, 1}},
+      {DType::kF32, {2, 24, 3, 20}, {0, 3, 1, 2}}, {DType::kF32, {1, 3, 5, 7}, {0, 2, 3, 1}},
+      {DType::kF32, {2, 16, 24}, {0, 2, 1}},       {DType::kU8, {1, 4, 3, 128}, {0, 3, 1, 2}},
+      {DType::kF32, {3, 32, 5}, {2, 0, 1}},
+  };
+  KernelOptions l2, avx2, avx512;
+  l2.level = 2;
+  avx2.f32_lanes = 8;
+  avx512.f32_lanes = 16;
+  for (const Case& c : cases) {
+    HostTensor x = HostTensor::random(c.dtype, c.shape, 9, 0, 200);
+    const ir::Node& n = node(OpKind::kTranspose, {x}, Attrs().set("perm", c.perm));
+    ir::Shape out = n.outputs[0]->type.shape;
+    std::vector<double> xv = x.values(), want(xv.size());
+    for (size_t i = 0; i < want.size(); ++i) {
+      std::vector<int64_t> o = unflatten(i, out), src(o.size());
+      for (size_t d = 0; d < o.size(); ++d) src[c.perm[d]] = o[d];
+      want[i] = xv[flatten_bcast(src, c.shape)];
+    }
+    check_node_with(n, {x}, want, 0, {l2, avx2, avx512});
+  }
+}
+
 TEST_F(LowerElementwiseTest, ConcatAlongMiddleAxis) {
   HostTensor a = HostTensor::random(DType::kF32, {2, 2, 9}, 6);
   HostTensor b = HostTensor::random(DType::kF32, {2, 3, 9}, 7);

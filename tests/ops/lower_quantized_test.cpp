@@ -57,7 +57,7 @@ TEST_F(QuantizeTest, QuantizeLinearRoundsHalfToEvenAndSaturates) {
 }
 
 TEST_F(QuantizeTest, QuantizeLinearByAConstantScaleIsTheRoundedQuotient) {
-  // One constant scale: x / s runs as Markstein's multiply + FMA corrections;
+  // One constant scale, by_reciprocal set: x / s runs as Markstein's multiply + FMA corrections;
   // the quantized values must be those of the division, also within a few ulps
   // of every tie (k + 0.5) * s, and for infinities, NaN, huge and subnormal x.
   for (float sv : {0.5f, 0.0123f, 0.3f, 7.77f, 1e-3f, 3.1e-5f, 0.04f}) {
@@ -81,13 +81,17 @@ TEST_F(QuantizeTest, QuantizeLinearByAConstantScaleIsTheRoundedQuotient) {
       if (t == DType::kU8) zt.mutable_data<uint8_t>()[0] = static_cast<uint8_t>(zp);
       else zt.mutable_data<int8_t>()[0] = static_cast<int8_t>(zp);
       ir::Value* z = g.add_constant("z", zt);
-      auto q = g.add_node(OpKind::kQuantizeLinear, "q", {x, s, z});
-      ASSERT_TRUE(q.has_value()) << q.status().message();
-      std::vector<double> want;
-      for (double v : xs) want.push_back(static_cast<double>(quantize_value(static_cast<float>(v), sv, zp, t)));
-      check_node(**q, {HostTensor::of(DType::kF32, {static_cast<int64_t>(xs.size())}, xs),
-                       HostTensor::of(DType::kF32, {}, {sv}), HostTensor::of(t, {}, {static_cast<double>(zp)})},
-                 want, 0);
+      // By the reciprocal (lower_qdq's choice on targets with FMA) and by division.
+      for (int64_t by_reciprocal : {1, 0}) {
+        auto q = g.add_node(OpKind::kQuantizeLinear, "q" + std::to_string(by_reciprocal), {x, s, z},
+                            ir::Attrs().set(kQuantizeByReciprocal, by_reciprocal));
+        ASSERT_TRUE(q.has_value()) << q.status().message();
+        std::vector<double> want;
+        for (double v : xs) want.push_back(static_cast<double>(quantize_value(static_cast<float>(v), sv, zp, t)));
+        check_node(**q, {HostTensor::of(DType::kF32, {static_cast<int64_t>(xs.size())}, xs),
+                         HostTensor::of(DType::kF32, {}, {sv}), HostTensor::of(t, {}, {static_cast<double>(zp)})},
+                   want, 0);
+      }
     }
   }
 }

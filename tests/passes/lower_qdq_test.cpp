@@ -47,6 +47,27 @@ class LowerQdqTest : public FrontendTest {
 
 std::vector<float> floats(const ir::Value* v) { return f32_values(*v->constant); }
 
+TEST_F(LowerQdqTest, QuantizeLinearDividesByTheReciprocalOnlyWithFma) {
+  for (bool fma : {true, false}) {
+    onnx::ModelProto m = make_model(13);
+    quantized_input(m, {"4"});
+    add_node(m, "Relu", {"xf"}, {"r"}, "relu");
+    quantized_output(m, "r");
+    auto g = import_ok(m);
+    ASSERT_TRUE(g);
+    ops::KernelOptions opts;
+    opts.fma = fma;
+    passes::lower_qdq(*g, opts);
+    int quantizes = 0;
+    for (const auto& n : g->nodes()) {
+      if (n->op != OpKind::kQuantizeLinear) continue;
+      ++quantizes;
+      EXPECT_EQ(n->attrs.get_int(ops::kQuantizeByReciprocal, 0), fma ? 1 : 0) << n->label();
+    }
+    EXPECT_GT(quantizes, 0);
+  }
+}
+
 TEST_F(LowerQdqTest, ConvReluBecomesIntegerConvWithRequantize) {
   onnx::ModelProto m = make_model(13);
   quantized_input(m, {"1", "2", "5", "5"});

@@ -317,6 +317,11 @@ llvm::Value* KernelEmitter::emit_call(const kir::Call* op) {
     case Intrinsic::kCeil: return b_.CreateUnaryIntrinsic(llvm::Intrinsic::ceil, args[0]);
     case Intrinsic::kRoundEven: return b_.CreateUnaryIntrinsic(llvm::Intrinsic::roundeven, args[0]);
     case Intrinsic::kFma: return b_.CreateIntrinsic(llvm::Intrinsic::fma, {args[0]->getType()}, args);
+    case Intrinsic::kMulRounded: {
+      llvm::Value* product = b_.CreateFMul(args[0], args[1]);
+      if (auto* inst = llvm::dyn_cast<llvm::Instruction>(product)) inst->setHasAllowContract(false);
+      return product;
+    }
     case Intrinsic::kAbs:
       if (t.is_float()) return b_.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, args[0]);
       if (is_unsigned(t.elem)) return args[0];

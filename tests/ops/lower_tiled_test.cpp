@@ -128,12 +128,15 @@ TEST_F(LowerTiledTest, MatMul) {
       {{2, 3, 13, 6}, {6, 40}},   // batched A, shared B
       {{3, 9, 5}, {3, 5, 21}},    // batched A and B
       {{64, 16}, {16, 64}},       // exact tiles at 16-wide panels
+      {{1, 40}, {40, 70}},        // a row vector (batch-1 classifier): one-row tiles
+      {{37}, {37, 45}},           // 1-D A
+      {{1, 1600}, {1600, 20}},    // a row vector with K blocks
   };
   uint32_t seed = 500;
   for (const Case& c : cases) {
     HostTensor a = HostTensor::random(DType::kF32, c.a, seed++);
     HostTensor b = HostTensor::random(DType::kF32, c.b, seed++);
-    int64_t m = c.a[c.a.size() - 2], k = c.a.back(), n = c.b.back();
+    int64_t m = c.a.size() > 1 ? c.a[c.a.size() - 2] : 1, k = c.a.back(), n = c.b.back();
     int64_t batches = a.type.num_elements() / (m * k);
     bool b_batched = c.b.size() > 2;
     std::vector<double> want = matmul_ref(a, b, batches, m, k, n, b_batched);

@@ -104,6 +104,41 @@ TEST_F(LowerTiledTest, ConvLevel3IsTiledAndParallel) {
   EXPECT_NE(text.find("acc.v"), std::string::npos) << text;
 }
 
+TEST_F(LowerTiledTest, Conv1x1PacksStridedInputPanels) {
+  // NCHW 1x1 convs whose input (B, rows a plane apart) outgrows L2 copy each
+  // column panel into a local buffer that the row tiles read. Big shapes, so
+  // the JIT alone runs them: a narrow last panel (64 x 66 positions), and K
+  // blocks (1600 channels; packed at the AVX2 shape's 16-wide panels).
+  std::vector<ConvCase> cases = {
+      {1, 64, 64, 66, 45, 1, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, true},
+      {1, 1600, 13, 13, 20, 1, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, false},
+  };
+  uint32_t seed = 700;
+  for (const ConvCase& c : cases) {
+    HostTensor x = HostTensor::random(DType::kF32, {c.n, c.c, c.h, c.w}, seed++);
+    HostTensor w = HostTensor::random(DType::kF32, {c.m, c.c, 1, 1}, seed++);
+    HostTensor b = HostTensor::random(DType::kF32, {c.m}, seed++);
+    std::vector<HostTensor> ins = {x, w};
+    if (c.bias) ins.push_back(b);
+    const ir::Node& n = node(OpKind::kConv, ins);
+    std::vector<double> want = conv_ref(c, x, w, c.bias ? &b : nullptr, n.outputs[0]->type.shape);
+    for (const KernelOptions& opts : level3_option_sets()) {
+      SCOPED_TRACE("conv " + x.type.str() + " lanes " + std::to_string(opts.f32_lanes));
+      std::string text = kir::to_string(lower_node(n, opts));
+      if (c.c == 64 || opts.f32_lanes == 8) EXPECT_NE(text.find("b_pack"), std::string::npos) << text;
+      std::vector<double> got = run_node(n, ins, opts, Runner::kJit);
+      ASSERT_EQ(got.size(), want.size());
+      for (size_t i = 0; i < got.size(); ++i)
+        ASSERT_NEAR(got[i], want[i], 1e-4 * std::max(1.0, std::fabs(want[i]))) << "element " << i;
+    }
+  }
+  // Two row tiles are too few to pay for the copy.
+  HostTensor x = HostTensor::random(DType::kF32, {1, 64, 64, 66}, 1);
+  HostTensor w = HostTensor::random(DType::kF32, {2 * register_tile(level3_option_sets()[0]).mr, 64, 1, 1}, 2);
+  std::string text = kir::to_string(lower_node(node(OpKind::kConv, {x, w}), level3_option_sets()[0]));
+  EXPECT_EQ(text.find("b_pack"), std::string::npos) << text;
+}
+
 std::vector<double> matmul_ref(const HostTensor& a, const HostTensor& b, int64_t batches, int64_t m, int64_t k,
                                int64_t n, bool b_batched) {
   std::vector<double> y;

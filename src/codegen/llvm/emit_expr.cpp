@@ -206,14 +206,7 @@ llvm::Value* KernelEmitter::emit_load(const kir::Load* op) {
     llvm::Type* vt = llvm::FixedVectorType::get(mt, lanes);
     v = b_.CreateAlignedLoad(vt, element_ptr(op->buffer, emit(r->base)), align);
   } else if (const int64_t* st = strided_ramp(op->index); st && !op->type.is_bool()) {
-    // A small constant stride (stride-2 convs and pools): one contiguous load
-    // of exactly the spanned elements, then every st-th lane, instead of a gather.
-    int64_t span = (lanes - 1) * *st + 1;
-    llvm::Type* vt = llvm::FixedVectorType::get(mt, static_cast<unsigned>(span));
-    llvm::Value* wide = b_.CreateAlignedLoad(vt, element_ptr(op->buffer, emit(op->index.as<kir::Ramp>()->base)), align);
-    std::vector<int> mask;
-    for (int i = 0; i < lanes; ++i) mask.push_back(static_cast<int>(i * *st));
-    v = b_.CreateShuffleVector(wide, mask);
+    v = emit_strided_load(op, *st);
   } else if (auto* bc = op->index.as<kir::Broadcast>()) {
     llvm::Value* s = b_.CreateAlignedLoad(mt, element_ptr(op->buffer, emit(bc->value)), align);
     return splat(from_memory(op->buffer->elem, s), lanes);
@@ -222,6 +215,52 @@ llvm::Value* KernelEmitter::emit_load(const kir::Load* op) {
     v = b_.CreateMaskedGather(llvm::FixedVectorType::get(mt, lanes), ptrs, align);
   }
   return from_memory(op->buffer->elem, v);
+}
+
+// A load of `lanes` elements st apart (st in [2, 4]; stride-2 convs and
+// pools): full-width loads covering exactly the spanned elements (the last
+// one shifted back to end at the span, overlapping its neighbour), then every
+// st-th element by shuffles, instead of a gather. One load of the span's odd
+// length (31 floats for 16 lanes) was legalized into a dozen partial loads and
+// inserts. Vectors narrower than st lanes load the span itself.
+llvm::Value* KernelEmitter::emit_strided_load(const kir::Load* op, int64_t s) {
+  llvm::Type* mt = memory_type(op->buffer->elem);
+  llvm::Align align(dtype_size(op->buffer->elem));
+  int64_t lanes = op->type.lanes, span = (lanes - 1) * s + 1, last = span - lanes;
+  llvm::Value* base = emit(op->index.as<kir::Ramp>()->base);
+  std::vector<int> mask;
+  if (lanes < s) {
+    llvm::Type* vt = llvm::FixedVectorType::get(mt, static_cast<unsigned>(span));
+    for (int64_t i = 0; i < lanes; ++i) mask.push_back(static_cast<int>(i * s));
+    return b_.CreateShuffleVector(b_.CreateAlignedLoad(vt, element_ptr(op->buffer, base), align), mask);
+  }
+  // Chunk c covers elements [c * lanes, (c + 1) * lanes), the last one [last, span).
+  llvm::Type* vt = llvm::FixedVectorType::get(mt, static_cast<unsigned>(lanes));
+  llvm::Value* wide = nullptr;
+  for (int64_t c = 0; c < s; ++c) {
+    int64_t off = c + 1 < s ? c * lanes : last;
+    llvm::Value* at = off == 0 ? base : b_.CreateAdd(base, llvm::ConstantInt::get(base->getType(), off));
+    llvm::Value* chunk = b_.CreateAlignedLoad(vt, element_ptr(op->buffer, at), align);
+    if (c == 0) {
+      wide = chunk;
+      continue;
+    }
+    // Append the chunk: both operands widened to (c + 1) * lanes first.
+    int64_t n = (c + 1) * lanes;
+    std::vector<int> grow_left, grow_right, cat;
+    for (int64_t i = 0; i < n; ++i) {
+      grow_left.push_back(i < c * lanes ? static_cast<int>(i) : -1);
+      grow_right.push_back(i < lanes ? static_cast<int>(i) : -1);
+      cat.push_back(static_cast<int>(i < c * lanes ? i : n + i - c * lanes));
+    }
+    wide = b_.CreateShuffleVector(b_.CreateShuffleVector(wide, grow_left), b_.CreateShuffleVector(chunk, grow_right), cat);
+  }
+  // Element e = i * s: in the full chunks, or past them in the last chunk.
+  for (int64_t i = 0; i < lanes; ++i) {
+    int64_t e = i * s;
+    mask.push_back(static_cast<int>(e < (s - 1) * lanes ? e : (s - 1) * lanes + e - last));
+  }
+  return b_.CreateShuffleVector(wide, mask);
 }
 
 llvm::Value* KernelEmitter::emit_ramp(const kir::Ramp* op) {

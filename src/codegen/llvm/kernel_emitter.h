@@ -41,6 +41,7 @@ class KernelEmitter {
   llvm::Value* emit_binary(const kir::Binary* op);
   llvm::Value* emit_cast(const kir::Cast* op);
   llvm::Value* emit_load(const kir::Load* op);
+  llvm::Value* emit_strided_load(const kir::Load* op, int64_t stride);
   llvm::Value* emit_call(const kir::Call* op);
   // kir dot (emit_dot.cpp): acc + the G-way products of a and b, exact on every ISA.
   llvm::Value* emit_dot(const kir::Call* op, const std::vector<llvm::Value*>& args);

@@ -7,7 +7,9 @@
 // epilogue that reads an input broadcast along only one of H and W) each
 // output row is its own GEMM. Rows that fill vectors badly (7x7 = 49 =
 // 32 + 16 + 1 lanes) with a long K run the transposed GEMM instead: positions
-// x output channels, the channel vectors stored HW apart.
+// x output channels, the channel vectors stored HW apart. An input bigger
+// than L2 (B, its rows a plane apart) has each column panel copied into a
+// contiguous local buffer first (gemm_blocking.h, plan_packed_b).
 #include <algorithm>
 
 #include "kernel/mutator.h"
@@ -97,6 +99,8 @@ class OneByOne {
     RegisterTile tile = register_tile(ctx_.opts);
     bool tiled = packed && packed->layout == gemm_rows_layout_name(packed->block);
     GemmPlan plan = plan_gemm(mg_, cols_, p_.cg, tiled ? packed->block : tile.mr, tile.nr, batches_);
+    // The input's rows (B's) lie a plane apart.
+    plan_packed_b(plan, cols_, p_.cg);
     GemmOperands ops;
     ops.a = [&](const Expr& m0, int64_t i, int64_t rows, const Expr& k) {
       if (tiled) return ctx_.read(1, {oc(m0) * Expr(p_.cg) + k * Expr(rows) + Expr(i)});

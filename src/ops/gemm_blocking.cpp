@@ -31,6 +31,18 @@ constexpr int64_t kBlockK = 768;
 // ResNet-50's expansion convs: 5-15 % faster).
 constexpr int64_t kRowsOuterBytes = 16 * 1024;
 
+// A packed B panel serves at least this many row tiles (measured on NCHW 1x1
+// convs, AVX-512: 2 row tiles, Conv 96->16 at 28x28, were slower packed;
+// 4 or more, 8->48 at 112x112 and ResNet-50's 256-512 channel layers at
+// 56x56 and 28x28, 10-25 % faster).
+constexpr int64_t kMinPackedRowTiles = 3;
+// A B up to this size stays in L2 between its reads, and packing its panels
+// costs more than it saves: in ResNet-50 (AVX-512, 1 thread) the 64->256 1x1
+// convs at 56x56 (B 800 KB, rows_outer) ran 2x slower packed, in MobileNetV2
+// 192->32 at 14x14 (B 150 KB) 20 % slower, while 256->64 and 256->128 at
+// 56x56 (B 3.2 MB) ran 20-33 % faster and 512->128 at 28x28 (1.6 MB) 10 %.
+constexpr int64_t kPackMinB = 1024 * 1024;
+
 }  // namespace
 
 Expr GemmPlan::block_tile(const Expr& b) const {
@@ -80,6 +92,14 @@ GemmPlan plan_gemm(int64_t m, int64_t n, int64_t k, int64_t mr, int64_t nr, int6
   g.panels_per_chunk = ceil_div(g.panels, g.chunks);
   g.rows_outer = g.kblocks == 1 && k * tile_rows * 4 <= kRowsOuterBytes;
   return g;
+}
+
+void plan_packed_b(GemmPlan& g, int64_t n, int64_t k) {
+  if (n * k * 4 <= kPackMinB) return;
+  int64_t rows_per_block = (g.tiles + g.mblocks - 1) / g.mblocks;
+  if (g.kc * g.nr * 4 > kGemmStackBytes || rows_per_block < kMinPackedRowTiles || g.panels < 2) return;
+  g.pack_b = true;
+  g.rows_outer = false;
 }
 
 }  // namespace kiln::ops

@@ -35,6 +35,10 @@ struct GemmPlan {
   // the prefetchers follow); false, each panel is passed by all row tiles
   // (the B micro-panel stays in L1).
   bool rows_outer = false;
+  // B read strided (plan_packed_b): each full column panel's K block is first
+  // copied into a contiguous local buffer (kc x nr) that the block's row
+  // tiles then read.
+  bool pack_b = false;
 
   // The most rows an M block has.
   int64_t block_rows() const { return (tiles + mblocks - 1) / mblocks * (tile_q + (tile_r > 0 ? 1 : 0)); }
@@ -53,5 +57,10 @@ GemmPlan plan_row_tiles(int64_t m, int64_t k, int64_t mr);
 // The blocking of `batches` products of M x K by K x N with at most an
 // mr x nr register tile.
 GemmPlan plan_gemm(int64_t m, int64_t n, int64_t k, int64_t mr, int64_t nr, int64_t batches);
+
+// Sets pack_b (and panel-outer order) for a plan whose B rows lie far apart
+// in memory (NCHW activations, a whole plane apart): when the packed panel
+// fits a stack buffer and enough row tiles read it. n and k are B's columns and rows.
+void plan_packed_b(GemmPlan& g, int64_t n, int64_t k);
 
 }  // namespace kiln::ops

@@ -33,13 +33,31 @@ Stmt GemmTiler::item(const Expr& w) {
     k0_ = kb_ * Expr(g_.kc);
     c_part_ = kir::make_buffer("c_part", dt_);
   }
-  auto panels = [&](const Stmt& body) { return kir::for_loop(pl_, zero(), count, kir::ForKind::kSerial, body); };
+  if (g_.pack_b) b_pack_ = kir::make_buffer("b_pack", dt_);
+  auto panels = [&](const Stmt& body) {
+    if (!g_.pack_b) return kir::for_loop(pl_, zero(), count, kir::ForKind::kSerial, body);
+    Stmt packed = kir::allocate(b_pack_, Expr(g_.kc * g_.nr), kir::block({pack_panel(), body}));
+    return kir::for_loop(pl_, zero(), count, kir::ForKind::kSerial, packed);
+  };
   Stmt body = g_.rows_outer
                   ? row_tiles([&](const Expr& m0, int64_t rows) { return panels(panel(m0, rows)); })
                   : panels(row_tiles([&](const Expr& m0, int64_t rows) { return panel(m0, rows); }));
   if (g_.kblocks == 1) return body;
   body = kir::for_loop(kb_, zero(), Expr(g_.kblocks), kir::ForKind::kSerial, body);
   return kir::allocate(c_part_, Expr(g_.block_rows() * g_.panels_per_chunk * g_.nr), body);
+}
+
+// Copies the K block of panel nb_ into b_pack_ (k-major, nr lanes per k),
+// unless it is a narrower last panel (whose tiles read B directly).
+Stmt GemmTiler::pack_panel() {
+  Expr k = kir::var("pk"), j = kir::var("j");
+  Expr len = g_.kblocks == 1 ? Expr(k_) : k_ % g_.kc == 0 ? Expr(g_.kc) : kir::min(Expr(g_.kc), Expr(k_) - k0_);
+  Expr kg = g_.kblocks > 1 ? k0_ + k : k;
+  Stmt row = kir::store(b_pack_, k * Expr(g_.nr) + j, ops_.b(kg, nb_ * Expr(g_.nr) + j, nb_, j));
+  Stmt copy = kir::for_loop(k, zero(), len, kir::ForKind::kSerial,
+                            kir::for_loop(j, zero(), Expr(g_.nr), kir::ForKind::kVectorized, row));
+  if (n_ == g_.panels * g_.nr) return copy;
+  return kir::if_then_else(nb_ < Expr(g_.panels - 1), copy);
 }
 
 // The first row of row tile t: the first tile_r tiles have tile_q + 1 rows.
@@ -91,7 +109,8 @@ Stmt GemmTiler::tile(const Expr& m0, int64_t rows, int64_t off, int64_t width) {
   Expr n = nb_ * Expr(g_.nr) + lane;
   Expr kg = blocked ? k0_ + k : k;
   kir::Buffer acc = kir::make_buffer("acc", dt_);
-  Expr bv = ops_.b(kg, n, nb_, lane);
+  bool packed = g_.pack_b && off == 0 && width == g_.nr;
+  Expr bv = packed ? kir::load(b_pack_, k * Expr(g_.nr) + lane) : ops_.b(kg, n, nb_, lane);
   std::vector<Stmt> zeros, reload, update, park, out;
   for (int64_t i = 0; i < rows; ++i) {
     Expr m = m0 + Expr(i);

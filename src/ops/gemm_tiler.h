@@ -43,6 +43,7 @@ class GemmTiler {
   kir::Stmt panel(const kir::Expr& m0, int64_t rows);
   kir::Stmt row_tiles(const std::function<kir::Stmt(const kir::Expr& m0, int64_t rows)>& make);
   kir::Stmt tile(const kir::Expr& m0, int64_t rows, int64_t off, int64_t width);
+  kir::Stmt pack_panel();
 
   GemmPlan g_;
   int64_t n_, k_;
@@ -50,7 +51,7 @@ class GemmTiler {
   int lanes_;
   GemmOperands ops_;
   kir::Expr nb_, pl_, kb_, k0_, t0_, t1_, row0_;
-  kir::Buffer c_part_;
+  kir::Buffer c_part_, b_pack_;
 };
 
 }  // namespace kiln::ops

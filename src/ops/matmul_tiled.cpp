@@ -16,8 +16,12 @@ using kir::Stmt;
 
 bool matmul_tiled_applies(const ir::Node& node, const MatMulParams& p, const KernelOptions& opts) {
   if (opts.level < 3 || opts.f32_lanes < 4 || node.inputs[0]->type.dtype != DType::kF32) return false;
-  // Matrix-vector products and very narrow outputs keep the level-2 loops.
-  return !p.a_vec && !p.b_vec && p.m >= 2 && p.n >= 4;
+  // Products by a column vector and very narrow outputs keep the level-2
+  // loops. A row vector times a matrix (a classifier at batch 1) runs here:
+  // its B, packed in column panels, then streams contiguously (the level-2
+  // loops read B's rows N apart, one cache line per row and K rows per column
+  // block).
+  return !p.b_vec && p.n >= 4;
 }
 
 Expected<Stmt> lower_matmul_tiled(const LowerContext& ctx, const MatMulParams& p) {
@@ -36,7 +40,7 @@ Expected<Stmt> lower_matmul_tiled(const LowerContext& ctx, const MatMulParams& p
   GemmOperands ops;
   ops.a = [&](const Expr& m0, int64_t row, int64_t, const Expr& k) {
     std::vector<Expr> i = a_pre;
-    i.push_back(m0 + Expr(row));
+    if (!p.a_vec) i.push_back(m0 + Expr(row));
     i.push_back(k);
     return ctx.read(0, i);
   };
@@ -50,7 +54,7 @@ Expected<Stmt> lower_matmul_tiled(const LowerContext& ctx, const MatMulParams& p
   ops.prefetch_b = packed.has_value();
   ops.write = [&](const Expr& m, const Expr& n, const Expr& v) {
     std::vector<Expr> i = bidx;
-    i.push_back(m);
+    if (!p.a_vec) i.push_back(m);
     i.push_back(n);
     return ctx.write(0, i, v);
   };

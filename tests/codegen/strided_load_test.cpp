@@ -22,7 +22,7 @@ TEST(StridedLoad, PicksEveryStrideThElement) {
   auto jit = Jit::create();
   ASSERT_TRUE(jit) << jit.status().message();
   for (int64_t stride : {2, 3, 4, 5}) {
-    for (int lanes : {4, 8, 16}) {
+    for (int lanes : {2, 4, 8, 16, 32}) {
       kir::Buffer in = kir::make_buffer("in", DType::kF32), out = kir::make_buffer("out", DType::kF32);
       Expr j = kir::var("j");
       kir::Func f;

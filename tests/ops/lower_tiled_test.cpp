@@ -109,6 +109,41 @@ TEST_F(LowerTiledTest, ConvLevel3IsTiledAndParallel) {
   EXPECT_NE(text.find("acc.v"), std::string::npos) << text;
 }
 
+TEST_F(LowerTiledTest, Conv1x1PacksStridedInputPanels) {
+  // NCHW 1x1 convs whose input (B, rows a plane apart) outgrows L2 copy each
+  // column panel into a local buffer that the row tiles read. Big shapes, so
+  // the JIT alone runs them: a narrow last panel (64 x 66 positions), and K
+  // blocks (1600 channels; packed at the AVX2 shape's 16-wide panels).
+  std::vector<ConvCase> cases = {
+      {1, 64, 64, 66, 45, 1, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, true},
+      {1, 1600, 13, 13, 20, 1, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, false},
+  };
+  uint32_t seed = 700;
+  for (const ConvCase& c : cases) {
+    HostTensor x = HostTensor::random(DType::kF32, {c.n, c.c, c.h, c.w}, seed++);
+    HostTensor w = HostTensor::random(DType::kF32, {c.m, c.c, 1, 1}, seed++);
+    HostTensor b = HostTensor::random(DType::kF32, {c.m}, seed++);
+    std::vector<HostTensor> ins = {x, w};
+    if (c.bias) ins.push_back(b);
+    const ir::Node& n = node(OpKind::kConv, ins);
+    std::vector<double> want = conv_ref(c, x, w, c.bias ? &b : nullptr, n.outputs[0]->type.shape);
+    for (const KernelOptions& opts : level3_option_sets()) {
+      SCOPED_TRACE("conv " + x.type.str() + " lanes " + std::to_string(opts.f32_lanes));
+      std::string text = kir::to_string(lower_node(n, opts));
+      if (c.c == 64 || opts.f32_lanes == 8) EXPECT_NE(text.find("b_pack"), std::string::npos) << text;
+      std::vector<double> got = run_node(n, ins, opts, Runner::kJit);
+      ASSERT_EQ(got.size(), want.size());
+      for (size_t i = 0; i < got.size(); ++i)
+        ASSERT_NEAR(got[i], want[i], 1e-4 * std::max(1.0, std::fabs(want[i]))) << "element " << i;
+    }
+  }
+  // Two row tiles are too few to pay for the copy.
+  HostTensor x = HostTensor::random(DType::kF32, {1, 64, 64, 66}, 1);
+  HostTensor w = HostTensor::random(DType::kF32, {2 * register_tile(level3_option_sets()[0]).mr, 64, 1, 1}, 2);
+  std::string text = kir::to_string(lower_node(node(OpKind::kConv, {x, w}), level3_option_sets()[0]));
+  EXPECT_EQ(text.find("b_pack"), std::string::npos) << text;
+}
+
 std::vector<double> matmul_ref(const HostTensor& a, const HostTensor& b, int64_t batches, int64_t m, int64_t k,
                                int64_t n, bool b_batched) {
   std::vector<double> y;
@@ -133,12 +168,15 @@ TEST_F(LowerTiledTest, MatMul) {
       {{2, 3, 13, 6}, {6, 40}},   // batched A, shared B
       {{3, 9, 5}, {3, 5, 21}},    // batched A and B
       {{64, 16}, {16, 64}},       // exact tiles at 16-wide panels
+      {{1, 40}, {40, 70}},        // a row vector (batch-1 classifier): one-row tiles
+      {{37}, {37, 45}},           // 1-D A
+      {{1, 1600}, {1600, 20}},    // a row vector with K blocks
   };
   uint32_t seed = 500;
   for (const Case& c : cases) {
     HostTensor a = HostTensor::random(DType::kF32, c.a, seed++);
     HostTensor b = HostTensor::random(DType::kF32, c.b, seed++);
-    int64_t m = c.a[c.a.size() - 2], k = c.a.back(), n = c.b.back();
+    int64_t m = c.a.size() > 1 ? c.a[c.a.size() - 2] : 1, k = c.a.back(), n = c.b.back();
     int64_t batches = a.type.num_elements() / (m * k);
     bool b_batched = c.b.size() > 2;
     std::vector<double> want = matmul_ref(a, b, batches, m, k, n, b_batched);

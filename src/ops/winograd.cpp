@@ -103,11 +103,14 @@ bool conv_winograd_applies(const ir::Node& node, const ConvParams& p, const Kern
   // (docs/performance.md "Method"): 16 channels gain nothing (the transforms
   // cost as much as the multiplies saved), 24 gain ~25%, 64 and more ~45-60%.
   // U is alpha^2 / 9 = 4x the direct weights and is read once per point for
-  // all tiles, so one tile (outputs up to 4x4) loses up to 2.5x at 512
-  // channels, while 2x2 tiles (5x5 to 8x8, ResNet's last stage) still gain ~25%.
+  // all tiles, so few tiles lose: one tile (outputs up to 4x4) up to 2.5x at
+  // 512 channels; 2x2 tiles (5x5 to 8x8, ResNet's last stage) gained ~25% over
+  // the Zen4-era direct kernel but lose 1.6-1.9x (512 at 7x7, NCHW and NHWC,
+  // Intel AVX-512 host) to the sliding-order direct kernel; 4x4 tiles (256 at
+  // 14x14) still gain ~30%. So: at least 3x3 tiles.
   const WinogradTransform& t = winograd_f4x4_3x3();
   int64_t tiles = p.n * ((p.oh + t.m - 1) / t.m) * ((p.ow + t.m - 1) / t.m);
-  return p.c >= 24 && p.m >= 24 && tiles >= 4;
+  return p.c >= 24 && p.m >= 24 && tiles >= 9;
 }
 
 }  // namespace kiln::ops

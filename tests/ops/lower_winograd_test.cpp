@@ -227,7 +227,9 @@ TEST(WinogradRuleTest, WhichConvsUseWinograd) {
   EXPECT_FALSE(applies(conv(3, 64, 56, 3, 1, 1), l4));       // a network's first conv: 3 channels
   EXPECT_FALSE(applies(conv(16, 16, 56, 3, 1, 1), l4));      // 16 channels: the transforms cost what they save
   EXPECT_TRUE(applies(conv(24, 32, 56, 3, 1, 1), l4));
-  EXPECT_TRUE(applies(conv(512, 512, 7, 3, 1, 1), l4));      // ResNet's last stage: 2x2 tiles
+  EXPECT_TRUE(applies(conv(256, 256, 14, 3, 1, 1), l4));    // 4x4 tiles
+  EXPECT_TRUE(applies(conv(256, 256, 9, 3, 1, 1), l4));     // 3x3 tiles, the last ones partial
+  EXPECT_FALSE(applies(conv(512, 512, 7, 3, 1, 1), l4));     // ResNet's last stage: 2x2 tiles lose to direct
   EXPECT_FALSE(applies(conv(512, 512, 4, 3, 1, 1), l4));     // one tile: reading U costs more than it saves
 }
 

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "ir/narrow_float.h"
+#include "kernel/mutator.h"
 #include "ops/op_families.h"
 
 namespace kiln::ops {
@@ -107,6 +108,58 @@ size_t vector_dim(const ir::Shape& shape, const std::vector<size_t>& dims) {
   for (size_t i = dims.size(); i-- > 0;)
     if (shape[dims[i]] > 1) return dims[i];
   return dims.back();
+}
+
+namespace {
+
+// Whether every load and store index uses all of `vars` or none of them.
+class AllOrNoneCheck : public kir::IRVisitor {
+ public:
+  explicit AllOrNoneCheck(const std::vector<Expr>& vars) {
+    for (const Expr& v : vars) vars_.push_back(v.get());
+  }
+  bool ok = true;
+
+ protected:
+  void visit_Load(const kir::Load* op) override {
+    check(op->index);
+    kir::IRVisitor::visit_Load(op);
+  }
+  void visit_Store(const kir::Store* op) override {
+    check(op->index);
+    kir::IRVisitor::visit_Store(op);
+  }
+
+ private:
+  class Uses : public kir::IRVisitor {
+   public:
+    explicit Uses(const kir::ExprNode* v) : v_(v) {}
+    bool found = false;
+
+   protected:
+    void visit_Var(const kir::Var* op) override { found = found || op == v_; }
+
+   private:
+    const kir::ExprNode* v_;
+  };
+  void check(const Expr& index) {
+    size_t used = 0;
+    for (const kir::ExprNode* v : vars_) {
+      Uses u(v);
+      u.visit(index);
+      used += u.found ? 1 : 0;
+    }
+    ok = ok && (used == 0 || used == vars_.size());
+  }
+  std::vector<const kir::ExprNode*> vars_;
+};
+
+}  // namespace
+
+bool write_indexes_all_or_none(const LowerContext& ctx, const std::vector<Expr>& idx, const std::vector<Expr>& vars) {
+  AllOrNoneCheck check(vars);
+  check.visit(ctx.write(0, idx, kir::make_const(scalar_type(ctx.node.outputs[0]->type.dtype), 0)));
+  return check.ok;
 }
 
 Expr clamp_index(const Expr& e, int64_t hi) {

@@ -12,7 +12,6 @@
 // contiguous local buffer first (gemm_blocking.h, plan_packed_b).
 #include <algorithm>
 
-#include "kernel/mutator.h"
 #include "ops/conv_params.h"
 #include "ops/gemm_tiler.h"
 #include "ops/op_families.h"
@@ -27,44 +26,6 @@ namespace {
 
 Expr zero() { return Expr(int64_t{0}); }
 
-// Whether every index the write of output element (.., oh, ow) computes uses
-// both oh and ow or neither: then a flat position p may stand for (0, p).
-class PlaneIndexCheck : public kir::IRVisitor {
- public:
-  PlaneIndexCheck(const Expr& oh, const Expr& ow) : oh_(oh.get()), ow_(ow.get()) {}
-  bool ok = true;
-
- protected:
-  void visit_Load(const kir::Load* op) override {
-    check(op->index);
-    kir::IRVisitor::visit_Load(op);
-  }
-  void visit_Store(const kir::Store* op) override {
-    check(op->index);
-    kir::IRVisitor::visit_Store(op);
-  }
-
- private:
-  class Uses : public kir::IRVisitor {
-   public:
-    explicit Uses(const kir::ExprNode* v) : v_(v) {}
-    bool found = false;
-
-   protected:
-    void visit_Var(const kir::Var* op) override { found = found || op == v_; }
-
-   private:
-    const kir::ExprNode* v_;
-  };
-  void check(const Expr& index) {
-    Uses h(oh_), w(ow_);
-    h.visit(index);
-    w.visit(index);
-    ok = ok && h.found == w.found;
-  }
-  const kir::ExprNode *oh_, *ow_;
-};
-
 // Rows of positions whose vector pieces keep fewer than this share (percent)
 // of their lanes busy (49 = 32 + 16 + 1 at 16 lanes: 77 %) run transposed
 // when K is at least kMinTransposedK: the scattered stores of the output
@@ -72,11 +33,10 @@ class PlaneIndexCheck : public kir::IRVisitor {
 constexpr int64_t kMinLaneUse = 90;
 constexpr int64_t kMinTransposedK = 512;
 
+// Whether a flat position p may stand for (0, p) in the output plane.
 bool plane_is_one_row(const LowerContext& ctx) {
   Expr oh = kir::var("oh"), ow = kir::var("ow");
-  PlaneIndexCheck check(oh, ow);
-  check.visit(ctx.write(0, {zero(), zero(), oh, ow}, kir::make_const(scalar_type(ctx.node.inputs[0]->type.dtype), 0)));
-  return check.ok;
+  return write_indexes_all_or_none(ctx, {zero(), zero(), oh, ow}, {oh, ow});
 }
 
 // The GEMMs of a 1x1 conv: a loop nest over images, groups and (unless the

@@ -2,8 +2,8 @@
 // Output channels are contiguous in NHWC, so the register-tiled direct conv of
 // conv_direct.cpp (mr output positions x nr output channels, "ohwi<nr>o"
 // weights, input channels innermost) stores its tile as whole channel vectors.
-// A 1x1, stride-1, unpadded conv is a GEMM over (N*H*W) x Cin x Cout whose
-// positions run flat across rows. Depthwise convs have their own kernel
+// A 1x1 unpadded conv is a GEMM over positions x Cin x Cout on the GEMM
+// microkernel (conv_nhwc_1x1.cpp); depthwise convs have their own kernel
 // (depthwise_nhwc.cpp).
 #include "ops/conv_direct.h"
 #include "ops/op_families.h"
@@ -24,6 +24,7 @@ RegisterTile nhwc_conv_tile(const ConvParams& p, const KernelOptions& opts) {
 
 Expected<kir::Stmt> lower_conv_nhwc(const LowerContext& ctx, const ConvParams& p) {
   if (p.cg == 1 && p.m == p.group) return lower_depthwise_nhwc(ctx, p);
+  if (conv_nhwc_1x1_applies(p)) return lower_conv_nhwc_1x1(ctx, p);
   return lower_conv_direct(ctx, p, nhwc_conv_tile(p, ctx.opts), true);
 }
 

@@ -72,6 +72,9 @@ struct RegisterTile;
 Expected<kir::Stmt> lower_conv_nhwc(const LowerContext& ctx, const ConvParams& p);
 // The register tile of a (non-depthwise) NHWC Conv; its nr is the block of the packed weights.
 RegisterTile nhwc_conv_tile(const ConvParams& p, const KernelOptions& opts);
+// conv_nhwc_1x1.cpp: 1x1 unpadded NHWC convs (any stride, groups) as GEMMs.
+bool conv_nhwc_1x1_applies(const ConvParams& p);
+Expected<kir::Stmt> lower_conv_nhwc_1x1(const LowerContext& ctx, const ConvParams& p);
 Expected<kir::Stmt> lower_depthwise_nhwc(const LowerContext& ctx, const ConvParams& p);
 Expected<kir::Stmt> lower_pool_nhwc(const LowerContext& ctx, const PoolParams& p);
 Expected<kir::Stmt> lower_conv_transpose_nhwc(const LowerContext& ctx, const ConvTransposeParams& p);
@@ -174,6 +177,12 @@ kir::Expr highest_value(DType t);
 // The dimension a loop nest over `dims` (indices into `shape`) vectorizes: the
 // last one whose extent is > 1 (the ones after it have extent 1), or the last.
 size_t vector_dim(const ir::Shape& shape, const std::vector<size_t>& dims);
+// Whether every load and store index of the fused epilogue that ctx.write
+// builds for output element `idx` uses all of `vars` (index variables in idx)
+// or none of them: then one flat index may stand in for those dimensions
+// (adjacent in row-major order, their extents the output's).
+bool write_indexes_all_or_none(const LowerContext& ctx, const std::vector<kir::Expr>& idx,
+                               const std::vector<kir::Expr>& vars);
 // clamp(e, 0, hi - 1): keeps a speculative load in bounds.
 kir::Expr clamp_index(const kir::Expr& e, int64_t hi);
 

@@ -8,13 +8,11 @@
 #include <cmath>
 #include <map>
 
-#include "lower/kernel_builder.h"
 #include "lower_harness.h"
 #include "ops/conv_params.h"
 #include "ops/gemm_blocking.h"
 #include "ops/op_families.h"
 #include "ops/weight_layout.h"
-#include "passes/fuse_elementwise.h"
 #include "passes/pack_weights.h"
 
 namespace kiln::ops::testing {
@@ -32,14 +30,6 @@ HostTensor from_tensor(const ir::Tensor& t) {
 
 ir::Tensor to_tensor(const HostTensor& h) {
   return ir::Tensor(h.type, std::vector<uint8_t>(h.bytes.begin(), h.bytes.begin() + h.type.num_bytes()));
-}
-
-void expect_close(const std::vector<double>& got, const std::vector<double>& want, double tol, const std::string& what) {
-  ASSERT_EQ(got.size(), want.size()) << what;
-  int bad = 0;
-  for (size_t i = 0; i < want.size() && bad < 5; ++i)
-    if (!(std::fabs(got[i] - want[i]) <= tol * std::max(1.0, std::fabs(want[i]))))
-      ++bad, ADD_FAILURE() << what << ": element " << i << " is " << got[i] << ", want " << want[i];
 }
 
 TEST(GemmPlanTest, BertShapesOnAvx512) {
@@ -145,35 +135,6 @@ TEST_F(LowerGemmTest, MatMulBlockedShapes) {
     const ir::Node& packed = node(OpKind::kMatMul, {a, pb}, attrs);
     check_node_with(packed, {a, pb}, want, tol, {opts});
   }
-}
-
-// Builds `g`'s single fused group at `opts`, runs it with the JIT on `data`
-// (graph inputs; constants are added) and returns the values of `result`.
-std::vector<double> run_group(ir::Graph& g, const ir::Value* result, std::map<const ir::Value*, HostTensor> data,
-                              const KernelOptions& opts, const std::string& name, const std::string& expect_group,
-                              std::string* kernel_text = nullptr) {
-  std::vector<lower::FusedGroup> groups = passes::fuse_elementwise(g);
-  EXPECT_EQ(groups.size(), 1u);
-  if (groups.size() != 1) return {};
-  EXPECT_EQ(lower::describe_group(groups[0]), expect_group);
-  Expected<lower::Kernel> k = lower::build_kernel(groups[0], name, opts);
-  EXPECT_TRUE(k.has_value()) << k.status().message();
-  if (!k) return {};
-  if (kernel_text) *kernel_text = kir::to_string(k->func);
-  kir::Func f = kir::vectorize_loops(k->func);
-  for (const ir::Value* v : k->param_values)
-    if (v->is_constant()) data.emplace(v, from_tensor(*v->constant));
-  HostTensor out{result->type, std::vector<uint8_t>(result->type.num_bytes() + 64, 0xEE)};
-  std::vector<void*> args;
-  for (const ir::Value* v : k->param_values) args.push_back(v == result ? out.bytes.data() : data.at(v).bytes.data());
-  codegen::Jit* jit = shared_jit();
-  EXPECT_NE(jit, nullptr);
-  if (!jit) return {};
-  Status st = jit->add(f);
-  EXPECT_TRUE(st.is_ok()) << st.message();
-  st = jit->run(f.name, args);
-  EXPECT_TRUE(st.is_ok()) << st.message();
-  return out.values();
 }
 
 // MatMul + bias + residual + Relu with K blocks: the epilogue runs once, on

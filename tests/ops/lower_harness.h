@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -18,8 +19,10 @@
 #include "codegen/codegen.h"
 #include "ir/graph.h"
 #include "kernel/passes/vectorize.h"
+#include "lower/kernel_builder.h"
 #include "ops/op_info.h"
 #include "kir_interpreter.h"
+#include "passes/fuse_elementwise.h"
 
 namespace kiln::ops::testing {
 
@@ -252,6 +255,49 @@ inline int64_t flatten_bcast(const std::vector<int64_t>& idx, const ir::Shape& s
   size_t skip = idx.size() - shape.size();
   for (size_t d = 0; d < shape.size(); ++d) flat = flat * shape[d] + (shape[d] == 1 ? 0 : idx[skip + d]);
   return flat;
+}
+
+// Elementwise |got - want| <= tol * max(1, |want|), the first few misses reported.
+inline void expect_close(const std::vector<double>& got, const std::vector<double>& want, double tol, const std::string& what) {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  int bad = 0;
+  for (size_t i = 0; i < want.size() && bad < 5; ++i)
+    if (!(std::fabs(got[i] - want[i]) <= tol * std::max(1.0, std::fabs(want[i]))))
+      ++bad, ADD_FAILURE() << what << ": element " << i << " is " << got[i] << ", want " << want[i];
+}
+
+// Builds `g`'s single fused group at `opts`, runs it with the JIT on `data`
+// (graph inputs; constants are added) and returns the values of `result`.
+inline std::vector<double> run_group(ir::Graph& g, const ir::Value* result, std::map<const ir::Value*, HostTensor> data,
+                              const KernelOptions& opts, const std::string& name, const std::string& expect_group,
+                              std::string* kernel_text = nullptr) {
+  std::vector<lower::FusedGroup> groups = passes::fuse_elementwise(g);
+  EXPECT_EQ(groups.size(), 1u);
+  if (groups.size() != 1) return {};
+  EXPECT_EQ(lower::describe_group(groups[0]), expect_group);
+  Expected<lower::Kernel> k = lower::build_kernel(groups[0], name, opts);
+  EXPECT_TRUE(k.has_value()) << k.status().message();
+  if (!k) return {};
+  if (kernel_text) *kernel_text = kir::to_string(k->func);
+  kir::Func f = kir::vectorize_loops(k->func);
+  for (const ir::Value* v : k->param_values)
+    if (v->is_constant()) {
+      const ir::Tensor& t = *v->constant;
+      HostTensor h{t.type(), std::vector<uint8_t>(t.bytes(), t.bytes() + t.num_bytes())};
+      h.bytes.resize(h.bytes.size() + 64);
+      data.emplace(v, std::move(h));
+    }
+  HostTensor out{result->type, std::vector<uint8_t>(result->type.num_bytes() + 64, 0xEE)};
+  std::vector<void*> args;
+  for (const ir::Value* v : k->param_values) args.push_back(v == result ? out.bytes.data() : data.at(v).bytes.data());
+  codegen::Jit* jit = shared_jit();
+  EXPECT_NE(jit, nullptr);
+  if (!jit) return {};
+  Status st = jit->add(f);
+  EXPECT_TRUE(st.is_ok()) << st.message();
+  st = jit->run(f.name, args);
+  EXPECT_TRUE(st.is_ok()) << st.message();
+  return out.values();
 }
 
 // A test fixture that builds one-node graphs: node(op, inputs, attrs) adds the

@@ -1,5 +1,6 @@
-// The NHWC kernels of layout="NHWC" nodes (--layout NHWC): Conv (tiled, flat
-// 1x1 GEMM chunks, whole-image tiles, groups, depthwise), MaxPool/AveragePool
+// The NHWC kernels of layout="NHWC" nodes (--layout NHWC): Conv (tiled,
+// whole-image tiles, groups, depthwise; 1x1 as GEMMs, with fused epilogues),
+// MaxPool/AveragePool
 // and ConvTranspose, at the AVX2, AVX-512 and NEON tile shapes, with
 // pre-packed and plain weights, against naive NCHW references whose inputs
 // and outputs are transposed to NHWC.
@@ -7,6 +8,7 @@
 #include "lower_harness.h"
 #include "ops/layout.h"
 #include "ops/weight_layout.h"
+#include "passes/pack_weights.h"
 
 namespace kiln::ops::testing {
 namespace {
@@ -95,12 +97,71 @@ TEST_F(LowerNhwcTest, Conv) {
       {2, 21, 7, 45, 21, 3, 3, 21, {2, 2}, {1, 1, 1, 1}, {1, 1}, false},  // depthwise, strided, channel tail pieces
       {1, 3, 11, 40, 3, 5, 3, 3, {1, 3}, {2, 0, 1, 2}, {1, 2}, true},     // depthwise 5x3, stride 3, dilated, odd pads
       {1, 40, 4, 3, 40, 3, 3, 40, {1, 1}, {1, 1, 1, 1}, {1, 1}, true},    // depthwise, image smaller than a tile
+      // 1x1 GEMMs (ops/conv_nhwc_1x1.cpp): positions flat over images and rows.
+      {1, 12, 11, 13, 37, 1, 1, 1, {2, 3}, {0, 0, 0, 0}, {1, 1}, true},   // unequal strides, odd sizes
+      {2, 8, 7, 9, 12, 1, 1, 2, {2, 2}, {0, 0, 0, 0}, {1, 1}, true},      // strided groups, batch
+      {2, 7, 9, 1, 5, 1, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, false},      // one column: positions along H
+      {3, 16, 1, 1, 20, 1, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, true},     // 1x1 images: positions along N
+      {1, 1560, 3, 5, 20, 1, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, true},   // K blocks
+      {1, 8, 40, 40, 96, 1, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, true},    // output beyond L2: whole rows
+      {1, 200, 7, 7, 300, 1, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, false},  // panels beyond L1: panel-outer
   };
   for (const ConvCase& c : direct_conv_edge_cases()) cases.push_back(c);
   uint32_t seed = 900;
   for (const ConvCase& c : cases) {
     check_conv(c, seed);
     seed += 3;
+  }
+}
+
+// A 1x1 NHWC conv's fused epilogue: a residual of the output's shape is
+// indexed by flat position; inputs broadcast along some position dimensions
+// ([N, 1, 1, M] per image, [1, H, W, 1] per position) by (image, row, column).
+TEST(LowerNhwcFusedTest, OneByOneConvEpilogue) {
+  struct Case {
+    ir::Shape x;  // NCHW
+    int64_t m, stride;
+    ir::Shape add;  // NHWC, broadcast against the output
+  };
+  std::vector<Case> cases = {
+      {{2, 6, 5, 9}, 20, 1, {2, 5, 9, 20}},  // residual: flat
+      {{2, 6, 5, 9}, 20, 1, {2, 1, 1, 20}},  // per image
+      {{2, 6, 5, 9}, 20, 1, {1, 5, 9, 1}},   // per position of one image
+      {{1, 10, 9, 7}, 33, 2, {1, 5, 4, 33}}, // strided, residual
+  };
+  int run = 0;
+  for (const Case& c : cases) {
+    int64_t oh = (c.x[2] - 1) / c.stride + 1, ow = (c.x[3] - 1) / c.stride + 1;
+    HostTensor x = HostTensor::random(DType::kF32, c.x, 91);
+    HostTensor w = HostTensor::random(DType::kF32, {c.m, c.x[1], 1, 1}, 92);
+    HostTensor b = HostTensor::random(DType::kF32, {c.m}, 93);
+    HostTensor add = HostTensor::random(DType::kF32, c.add, 94);
+    ConvCase cc{c.x[0], c.x[1], c.x[2], c.x[3], c.m, 1, 1, 1, {c.stride, c.stride}, {0, 0, 0, 0}, {1, 1}, true};
+    ir::Shape out = {c.x[0], c.m, oh, ow};
+    std::vector<double> want = nchw_to_nhwc(conv_ref(cc, x, w, &b, out), out);
+    ir::Shape nhwc_out = {c.x[0], oh, ow, c.m};
+    for (int64_t i = 0; i < static_cast<int64_t>(want.size()); ++i)
+      want[i] = std::max(0.0, want[i] + add.get(flatten_bcast(unflatten(i, nhwc_out), c.add)));
+    for (const KernelOptions& opts : level3_option_sets()) {
+      ir::Graph g;
+      HostTensor xt = to_nhwc(x);
+      ir::Value* xv = g.add_input("x", xt.type);
+      ir::Value* av = g.add_input("a", add.type);
+      Attrs attrs = nhwc(Attrs().set("strides", Ints{c.stride, c.stride}));
+      auto y = g.add(OpKind::kConv, "conv", {xv, g.add_constant("w", to_tensor(w)), g.add_constant("b", to_tensor(b))},
+                     attrs);
+      ASSERT_TRUE(y.has_value()) << y.status().message();
+      auto sum = g.add(OpKind::kAdd, "add", {*y, av});
+      ASSERT_TRUE(sum.has_value()) << sum.status().message();
+      auto relu = g.add(OpKind::kRelu, "relu", {*sum});
+      ASSERT_TRUE(relu.has_value());
+      g.add_output("out", *relu);
+      passes::pack_weights(g, opts);
+      ASSERT_TRUE(packed_weight(*(*y)->producer).has_value());
+      std::string name = "nhwc_1x1_fused_" + std::to_string(run++);
+      std::vector<double> got = run_group(g, *relu, {{xv, xt}, {av, add}}, opts, name, "Conv+Add+Relu");
+      expect_close(got, want, 1e-5, name + " add " + ir::shape_str(c.add));
+    }
   }
 }
 

@@ -4,10 +4,11 @@
 // as vectors). For a 1x1 conv the "ohwi<nr>o" weights of passes/pack_weights
 // are exactly the MatMul's packed B panels (Wp[panel, 0, 0, ic, lane]), so
 // the kernel is the MatMul's: B streamed panel by panel with prefetches, long
-// K blocked, the work items plan_gemm gives. Positions run flat over all
-// images (NHWC keeps them contiguous); with strides, position (n, oh, ow)
-// reads input pixel (n, oh * sh, ow * sw). The outputs are contiguous channel
-// vectors, stored through the fused epilogue (bias, activation, residual Add).
+// K blocked, plan_gemm's blocking (adjusted for a row-major output that does
+// not stay in the caches: schedule_rows). Positions run flat over all images
+// (NHWC keeps them contiguous); with strides, position (n, oh, ow) reads input
+// pixel (n, oh * sh, ow * sw). The outputs are contiguous channel vectors,
+// stored through the fused epilogue (bias, activation, residual Add).
 #include <algorithm>
 
 #include "ops/conv_params.h"

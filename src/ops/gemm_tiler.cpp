@@ -145,9 +145,10 @@ Stmt GemmTiler::tile(const Expr& m0, int64_t rows, int64_t off, int64_t width) {
     // 512^3 2-5 %, BERT-base-like encoder 6 %.
     int64_t line = std::min<int64_t>(64 / dtype_size(dt_), g_.nr);
     Expr next = kir::min(nb_ + Expr(int64_t{1}), Expr(g_.panels - 1));
-    Expr at = (g_.prefetch_start(m0 - row0_, block_len(), line) + k) * Expr(line);  // past nr: the block's next rows
-    step = kir::let_stmt(kir::var("pf", scalar_type(dt_)),
-                         kir::call(kir::Intrinsic::kPrefetch, {ops_.b(blocked ? k0_ : zero(), zero(), next, at)}), step);
+    // Lanes past nr address the block's next rows.
+    Expr at = (g_.prefetch_start(m0 - row0_, block_len(), line) + k) * Expr(line);
+    Expr pf = kir::call(kir::Intrinsic::kPrefetch, {ops_.b(blocked ? k0_ : zero(), zero(), next, at)});
+    step = kir::let_stmt(kir::var("pf", scalar_type(dt_)), pf, step);
   }
   Stmt red = kir::for_loop(k, zero(), block_len(), kir::ForKind::kSerial, step);
   if (blocked) {

@@ -50,6 +50,12 @@ Expr GemmPlan::block_tile(const Expr& b) const {
   return b * Expr(tiles) / Expr(mblocks);
 }
 
+Expr GemmPlan::prefetch_start(const Expr& offset, const Expr& len, int64_t step) const {
+  int64_t per_row = nr / step;
+  if (per_row <= 1) return Expr(int64_t{0});
+  return kir::min(offset * Expr(per_row) * len / Expr(block_rows()), Expr(per_row - 1) * len);
+}
+
 GemmPlan plan_row_tiles(int64_t m, int64_t k, int64_t mr) {
   GemmPlan g;
   if (k > kMaxUnblockedK) {

@@ -46,6 +46,12 @@ struct GemmPlan {
   int64_t items() const { return mblocks * chunks; }
   // The first tile of M block b (an index expression).
   kir::Expr block_tile(const kir::Expr& b) const;
+  // The next-panel prefetch of GemmTiler (GemmOperands::prefetch_b), in
+  // steps of `step` elements (a cache line, or nr if that is shorter): over
+  // a K block of `len` rows, the row tile `offset` rows into its M block
+  // prefetches steps [start, start + len) of the next panel's K block
+  // (len x nr elements), start being its share of that block.
+  kir::Expr prefetch_start(const kir::Expr& offset, const kir::Expr& len, int64_t step) const;
 };
 
 // The register tiles' rows and the K blocks of an M x K by K x N product

@@ -19,10 +19,11 @@ struct GemmOperands {
   std::function<kir::Expr(const kir::Expr& m0, int64_t i, int64_t rows, const kir::Expr& k)> a;
   // B[k, n] where n = panel * nr + lane (packed weights index by panel and lane).
   std::function<kir::Expr(const kir::Expr& k, const kir::Expr& n, const kir::Expr& panel, const kir::Expr& lane)> b;
-  // B is packed in panels (b reads [panel, k, lane] and ignores n): a tile
-  // prefetches the next panel's row k (into L2) as it reads this one's, so
-  // that a B bigger than the caches streams in while the panel's row tiles
-  // run instead of stalling the next panel's first tile.
+  // B is packed in panels (b reads [panel, k, lane] and ignores n; a panel's
+  // rows follow one another, so that b(k, _, panel, lane + nr) is row k + 1):
+  // the row tiles prefetch the next panel (into L2) while they read this one,
+  // each its share of it, so that a B bigger than the caches streams in
+  // instead of stalling the next panel's first tile.
   bool prefetch_b = false;
   // Stores the finished C[m, n] (through the fused epilogue).
   std::function<kir::Stmt(const kir::Expr& m, const kir::Expr& n, const kir::Expr& value)> write;
@@ -40,6 +41,7 @@ class GemmTiler {
 
  private:
   kir::Expr tile_row(const kir::Expr& t) const;
+  kir::Expr block_len() const;
   kir::Stmt panel(const kir::Expr& m0, int64_t rows);
   kir::Stmt row_tiles(const std::function<kir::Stmt(const kir::Expr& m0, int64_t rows)>& make);
   kir::Stmt tile(const kir::Expr& m0, int64_t rows, int64_t off, int64_t width);

@@ -5,6 +5,7 @@
 // tile-packed 1x1 Conv weights, and fused epilogues applied once after the
 // last K block.
 // Also the row kernels of Softmax and LayerNorm (ops/row_reduce.cpp).
+#include <algorithm>
 #include <cmath>
 #include <map>
 
@@ -21,6 +22,7 @@ namespace {
 using ir::Attrs;
 using ir::OpKind;
 using Ints = std::vector<int64_t>;
+using kir::Expr;
 
 HostTensor from_tensor(const ir::Tensor& t) {
   HostTensor h{t.type(), std::vector<uint8_t>(t.bytes(), t.bytes() + t.num_bytes())};
@@ -80,6 +82,43 @@ TEST(GemmPlanTest, OneByOneConvShapes) {
   GemmPlan big = plan_gemm(512, 512, 1024, 14, 32, 1);
   EXPECT_GT(big.mblocks, 1);
   EXPECT_LE(big.block_rows() * big.kc * 4, kGemmL2Bytes);
+}
+
+// The next-panel B prefetch (GemmPlan::prefetch_start): every row tile's
+// run of `len` steps stays inside the next panel's K block (len x nr
+// elements), and the tiles of an M block of several tiles cover all of it.
+TEST(GemmPlanTest, PrefetchStaysInTheNextPanel) {
+  struct Case {
+    int64_t m, n, k, mr, nr;
+  };
+  // BERT's FFN (one M block; K blocks of 768), M blocks (512^3), tails and a
+  // short last K block (1544 = 520 + 520 + 504), AVX2 and NEON tiles.
+  for (const Case& c : std::vector<Case>{{128, 3072, 768, 14, 32}, {128, 768, 3072, 14, 32}, {512, 512, 512, 14, 32},
+                                         {9, 24, 1544, 14, 32}, {33, 70, 70, 6, 16}, {40, 36, 300, 9, 12}}) {
+    GemmPlan g = plan_gemm(c.m, c.n, c.k, c.mr, c.nr, 1);
+    SCOPED_TRACE("M, K, N = " + std::to_string(c.m) + ", " + std::to_string(c.k) + ", " + std::to_string(c.n));
+    int64_t line = std::min<int64_t>(16, g.nr), per_row = g.nr / line;
+    auto first_row = [&](int64_t t) { return t * g.tile_q + std::min(t, g.tile_r); };
+    for (int64_t b = 0; b < g.mblocks; ++b) {
+      Expr first = g.block_tile(Expr(b)), next = g.block_tile(Expr(b + 1));
+      const int64_t *t0 = kir::as_const_int(first), *t1 = kir::as_const_int(next);
+      ASSERT_TRUE(t0 && t1);
+      int64_t end = b + 1 == g.mblocks ? g.tiles : *t1;
+      for (int64_t len : {g.kc, c.k - (g.kblocks - 1) * g.kc}) {
+        std::vector<bool> seen(per_row * len, false);
+        for (int64_t t = *t0; t < end; ++t) {
+          Expr e = g.prefetch_start(Expr(first_row(t) - first_row(*t0)), Expr(len), line);
+          const int64_t* start = kir::as_const_int(e);
+          ASSERT_NE(start, nullptr);
+          EXPECT_GE(*start, 0);
+          EXPECT_LE((*start + len) * line, len * g.nr) << "tile " << t << " of block " << b;
+          for (int64_t s = *start; s < *start + len && s < per_row * len; ++s) seen[s] = true;
+        }
+        if (end - *t0 >= per_row)
+          EXPECT_EQ(std::count(seen.begin(), seen.end(), false), 0) << "block " << b << ", K block of " << len;
+      }
+    }
+  }
 }
 
 std::vector<double> matmul_ref(const HostTensor& a, const HostTensor& b, int64_t batches, int64_t m, int64_t k,

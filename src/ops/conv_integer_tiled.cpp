@@ -46,13 +46,18 @@ class Int8ConvTiler {
     taps_ = p.kh * p.kw;
     positions_ = p.oh * p.ow;
     tiles_ = (positions_ + width_ - 1) / width_;
-    padded_ = tiles_ * width_;
     xz_ = node.inputs[2]->constant->get_i64(0);
     if (group_ == 4) {
       const ir::Tensor& off = *node.inputs[4]->constant;
       int64_t cols = off.type().shape[1];
       for (int64_t i = 0; i < cols; ++i) row_sums_ = row_sums_ || off.get_i64(cols + i) != 0;
     }
+    // A row of the im2col holds the positions the tiles read: the last tile's
+    // whole vectors, or only its positions when they run in narrow_tile.
+    int64_t last_cols = positions_ - (tiles_ - 1) * width_, last_nv = (last_cols + lanes_ - 1) / lanes_;
+    padded_ = (tiles_ - 1) * width_ + (channels_in_lanes(last_nv, last_cols) ? last_cols : last_nv * lanes_);
+    matmul_ = node.op == ir::OpKind::kMatMulInteger;
+    if (matmul_) rows_ = ir::Shape(node.outputs[0]->type.shape.begin(), node.outputs[0]->type.shape.end() - 1);
     scratch_ = kir::make_buffer("xq", group_ == 4 ? DType::kU32 : DType::kI32);
   }
 
@@ -129,7 +134,7 @@ class Int8ConvTiler {
       if (inside) {
         Expr cin = p_.group == 1 ? ch : grp * Expr(p_.cg) + ch;
         bool tail = (j + 1) + (cq_ - 1) * group_ > p_.cg;  // the last group can run past cg
-        Expr xv = kir::cast(kir::i32(), ctx_.read(0, {n, tail ? kir::min(cin, Expr(p_.c - 1)) : cin, y, x}));
+        Expr xv = kir::cast(kir::i32(), ctx_.read(0, x_index(n, tail ? kir::min(cin, Expr(p_.c - 1)) : cin, y, x)));
         v = group_ == 4 ? xv + i32c(x_offset(xt_)) : xv - i32c(xz_);
         if (tail) v = kir::select(ch < Expr(p_.cg), v, pad);
       }
@@ -241,10 +246,7 @@ class Int8ConvTiler {
           Expr value = kir::load(res, Expr(i * stride + off) + j);
           if (row_sums_) value = value - input_load(4, Expr(padded_cols()) + gb_ * Expr(mr) + Expr(i), 1) *
                                              kir::load(res, Expr(mr * stride + off) + j);
-          // (p / ow, p % ow) flatten back to p: the stores are contiguous.
-          std::vector<Expr> idx{n_, oc, p_.oh == 1 ? zero() : p_.ow == 1 ? p : p / Expr(p_.ow),
-                                p_.ow == 1 ? zero() : p_.oh == 1 ? p : p % Expr(p_.ow)};
-          out.push_back(kir::for_loop(j, zero(), Expr(w), kir::ForKind::kVectorized, ctx_.write(0, idx, value)));
+          out.push_back(kir::for_loop(j, zero(), Expr(w), kir::ForKind::kVectorized, ctx_.write(0, out_index(oc, p), value)));
         }
       }
       return kir::block(std::move(out));
@@ -310,13 +312,46 @@ class Int8ConvTiler {
   // The number of packed channels (a row of the offsets input).
   int64_t padded_cols() const { return p_.group * blocks_ * mr_; }
 
+  // Flat row r of a MatMulInteger as indices over `rows_` (its A's and output's leading dims).
+  std::vector<Expr> split_rows(const Expr& r) const {
+    std::vector<Expr> idx(rows_.size());
+    int64_t stride = 1;
+    for (size_t i = rows_.size(); i-- > 0;) {
+      Expr q = stride == 1 ? r : r / Expr(stride);
+      idx[i] = rows_[i] == 1 ? zero() : i == 0 ? q : q % Expr(rows_[i]);
+      stride *= rows_[i];
+    }
+    return idx;
+  }
+
+  // The index of input element (n, c, y, x): a MatMulInteger's A[row x, k c].
+  std::vector<Expr> x_index(const Expr& n, const Expr& c, const Expr& y, const Expr& x) const {
+    if (!matmul_) return {n, c, y, x};
+    std::vector<Expr> idx = split_rows(x);
+    idx.push_back(c);
+    return idx;
+  }
+
+  // The output index of channel oc at position p of image n_; for a conv,
+  // (p / ow, p % ow) flatten back to p: the stores are contiguous.
+  std::vector<Expr> out_index(const Expr& oc, const Expr& p) const {
+    if (matmul_) {
+      std::vector<Expr> idx = split_rows(p);
+      idx.push_back(oc);
+      return idx;
+    }
+    return {n_, oc, p_.oh == 1 ? zero() : p_.ow == 1 ? p : p / Expr(p_.ow),
+            p_.ow == 1 ? zero() : p_.oh == 1 ? p : p % Expr(p_.ow)};
+  }
+
   const LowerContext& ctx_;
   const ConvParams& p_;
   int64_t mr_ = 1, lanes_ = 1, width_ = 1, mg_ = 1, blocks_ = 1, cq_ = 1, taps_ = 1, positions_ = 1, tiles_ = 1,
           padded_ = 1, xz_ = 0;
   int group_ = 4;
   DType xt_ = DType::kU8;
-  bool row_sums_ = false;
+  bool row_sums_ = false, matmul_ = false;
+  ir::Shape rows_;  // a MatMulInteger's leading dims (of A and the output)
   kir::Buffer scratch_;
   Expr n_, gb_, grp_, ob_;
 };
@@ -349,6 +384,7 @@ PackedConvInteger pack_conv_integer_weight(const ir::Node& node, const ConvParam
   const ir::Tensor& w = *node.inputs[1]->constant;
   const ir::Tensor& wz = *node.inputs[3]->constant;
   DType wt = w.type().dtype, xt = node.inputs[0]->type.dtype;
+  bool matmul = node.op == ir::OpKind::kMatMulInteger;  // B[K, N]: channel ic of output oc at ic * N + oc
   int64_t xz = node.inputs[2]->constant->get_i64(0) + x_offset(xt);
   int64_t mg = p.m / p.group, blocks = (mg + mr - 1) / mr, cq = (p.cg + group - 1) / group;
   int64_t taps = p.kh * p.kw, ksteps = taps * cq, k_padded = ksteps * group;
@@ -367,7 +403,7 @@ PackedConvInteger pack_conv_integer_weight(const ir::Node& node, const ConvParam
         for (int64_t j = 0; j < group; ++j) {
           // The value in the kernel's form; a padding channel is the zero point.
           int64_t ic = c * group + j;
-          int64_t raw = ic < p.cg ? w.get_i64((oc * p.cg + ic) * taps + tap) : zero;
+          int64_t raw = ic >= p.cg ? zero : matmul ? w.get_i64(ic * p.m + oc) : w.get_i64((oc * p.cg + ic) * taps + tap);
           int64_t v = group == 4 ? raw + w_offset(wt) : raw - zero;
           sum += v;
           uint32_t bits = group == 4 ? static_cast<uint8_t>(v) : static_cast<uint16_t>(v);

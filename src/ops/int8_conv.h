@@ -24,12 +24,16 @@
 //   pairs (otherwise: AVX2/SSE vpmaddwd, NEON widening multiplies): layout
 //     "o<mr>k2", weights int16 w - wz packed two to an int32, padding 0; no
 //     correction terms.
+// A MatMulInteger with a constant matrix B[K, N] runs the same kernel as a 1x1
+// conv over its rows (matmul_integer_as_conv): A's rows are the positions, K
+// the input channels, N the output channels.
 #pragma once
 
 #include <string>
 
 #include "ir/graph.h"
 #include "ops/conv_params.h"
+#include "ops/matmul_params.h"
 #include "ops/op_info.h"
 #include "ops/weight_layout.h"
 
@@ -37,11 +41,19 @@ namespace kiln::ops {
 
 // ConvInteger's geometry (logical weight shape also when packed); errors name the problem.
 Expected<ConvParams> conv_integer_params(const ir::Node& node);
+// MatMulInteger's shapes (logical B shape also when packed); errors name the problem.
+Expected<MatMulParams> matmul_integer_params(const ir::Node& node);
+// MatMulInteger `node` with shapes `p` as a 1x1 ConvInteger: one image of one
+// row whose positions are A's rows, K input channels, N output channels.
+ConvParams matmul_integer_as_conv(const MatMulParams& p);
 // Products one dot instruction sums per int32 lane for `opts`: 4 or 2.
 int int8_group(const KernelOptions& opts);
 // Whether ConvInteger `node` runs the tiled kernel (level >= 3, constant
 // weights and zero points, at least 4 output channels per group).
 bool conv_integer_tiled_applies(const ir::Node& node, const ConvParams& p, const KernelOptions& opts);
+// Whether MatMulInteger `node` runs the tiled kernel: level >= 3, a constant
+// matrix B (no batch) of at least 4 columns, constant zero points, one for A.
+bool matmul_integer_tiled_applies(const ir::Node& node, const MatMulParams& p, const KernelOptions& opts);
 // The block of output channels (tile rows) the packed weights use, and its layout name.
 int64_t conv_integer_block(const KernelOptions& opts);
 std::string conv_integer_layout_name(int64_t mr, int group);
@@ -52,7 +64,8 @@ struct PackedConvInteger {
   ir::Tensor weights;
   ir::Tensor offsets;  // dot4 only (empty for pairs)
 };
-// Packs ConvInteger `node`'s constant weights for the tiled kernel.
+// Packs ConvInteger `node`'s constant weights (or MatMulInteger's B as
+// matmul_integer_as_conv's 1x1 weights) for the tiled kernel.
 PackedConvInteger pack_conv_integer_weight(const ir::Node& node, const ConvParams& p, int64_t mr, int group);
 
 Expected<kir::Stmt> lower_conv_integer_tiled(const LowerContext& ctx, const ConvParams& p);

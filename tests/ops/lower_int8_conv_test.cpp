@@ -117,6 +117,16 @@ std::vector<ConvCase> cases() {
   ConvCase g{"7x7 map, weight zero point 3", DType::kU8, DType::kI8, {1, 16, 7, 7}, {8, 16, 1, 1}};
   g.wz = {3};
   v.push_back(g);
+  // im2cols over 256 KB run in chunks of output rows (the last one shorter).
+  ConvCase h{"30x30 map, 3x3 pad 1, 32 channels (chunks of rows)", DType::kU8, DType::kI8, {1, 32, 30, 30}, {8, 32, 3, 3}};
+  h.pads = {1, 1, 1, 1};
+  h.xz = 7;
+  v.push_back(h);
+  ConvCase k{"stem: 7x7 stride 2 pad 3, 3 channels (chunks of rows)", DType::kU8, DType::kI8, {1, 3, 100, 100}, {8, 3, 7, 7}};
+  k.strides = {2, 2};
+  k.pads = {3, 3, 3, 3};
+  k.xz = 128;
+  v.push_back(k);
   return v;
 }
 

@@ -47,7 +47,8 @@ class Int8ConvTiler {
     std::optional<PackedWeight> packed = packed_weight(node);
     KILN_CHECK(packed) << node.label() << ": the tiled ConvInteger needs packed weights";
     mr_ = packed->block;
-    group_ = packed->layout == conv_integer_layout_name(mr_, 4) ? 4 : 2;
+    group_ = packed->layout.find("k4") != std::string::npos ? 4 : 2;
+    flat_ = packed->layout == conv_integer_layout_name(mr_, group_, true);
     lanes_ = std::max(1, ctx.opts.f32_lanes);
     width_ = int8_tile(ctx.opts).nv * lanes_;
     xt_ = node.inputs[0]->type.dtype;
@@ -55,6 +56,8 @@ class Int8ConvTiler {
     blocks_ = (mg_ + mr_ - 1) / mr_;
     cq_ = (p.cg + group_ - 1) / group_;
     taps_ = p.kh * p.kw;
+    // Flat k: one im2col "tap" of the (c, kh, kw) steps.
+    if (flat_) cq_ = (p.cg * taps_ + group_ - 1) / group_, taps_ = 1;
     xz_ = node.inputs[2]->constant->get_i64(0);
     if (group_ == 4) {
       const ir::Tensor& off = *node.inputs[4]->constant;
@@ -64,6 +67,7 @@ class Int8ConvTiler {
     matmul_ = node.op == ir::OpKind::kMatMulInteger;
     if (matmul_) lead_ = ir::Shape(node.outputs[0]->type.shape.begin(), node.outputs[0]->type.shape.end() - 1);
     scratch_ = kir::make_buffer("xq", group_ == 4 ? DType::kU32 : DType::kI32);
+    xpad_ = kir::make_buffer("xpad", xt_);
   }
 
   // A map whose im2col outgrows kIm2colBytes runs in chunks of output rows,
@@ -81,13 +85,19 @@ class Int8ConvTiler {
     row0_ = chunks == 1 ? zero() : ch * Expr(chunk);
     set_rows(chunk);
     int64_t size = p_.n * p_.group * taps_ * cq_ * padded_;
-    Stmt body = kir::block({repack(), compute()});
+    auto step = [&] { return kir::block({flat_ ? repack_flat() : repack(), compute()}); };
+    Stmt body = step();
     if (last != chunk) {
       set_rows(last);
-      body = kir::if_then_else(ch == Expr(chunks - 1), kir::block({repack(), compute()}), body);
+      body = kir::if_then_else(ch == Expr(chunks - 1), step(), body);
     }
     if (chunks > 1) body = kir::for_loop(ch, zero(), Expr(chunks), kir::ForKind::kSerial, body);
-    return kir::allocate(scratch_, Expr(size), body);
+    body = kir::allocate(scratch_, Expr(size), body);
+    if (flat_) {
+      int64_t hp = p_.h + p_.pt + p_.pb, wp = p_.w + p_.pl + p_.pr;
+      body = kir::allocate(xpad_, Expr(p_.n * p_.c * hp * wp), kir::block({pad_input(), body}));
+    }
+    return body;
   }
 
  private:
@@ -160,25 +170,91 @@ class Int8ConvTiler {
 
   // One packed group: channels c*G + j of group grp at input (y, x), or the padding.
   Expr pack(const Expr& n, const Expr& grp, const Expr& c, const Expr& y, const Expr& x, bool inside) {
-    Expr packed;
+    std::vector<Expr> values;
     for (int j = 0; j < group_; ++j) {
       Expr ch = c * Expr(int64_t{group_}) + Expr(int64_t{j});
-      // The element in the kernel's form: uint8 x (+128 for int8) or int16 x - xz; the padding is the zero point.
-      Expr pad = group_ == 4 ? i32c(xz_ + x_offset(xt_)) : i32c(0);
-      Expr v = pad;
+      Expr v = pad_form();
       if (inside) {
         Expr cin = p_.group == 1 ? ch : grp * Expr(p_.cg) + ch;
         bool tail = (j + 1) + (cq_ - 1) * group_ > p_.cg;  // the last group can run past cg
-        Expr xv = kir::cast(kir::i32(), ctx_.read(0, x_index(n, tail ? kir::min(cin, Expr(p_.c - 1)) : cin, y, x)));
-        v = group_ == 4 ? xv + i32c(x_offset(xt_)) : xv - i32c(xz_);
-        if (tail) v = kir::select(ch < Expr(p_.cg), v, pad);
+        v = kernel_form(ctx_.read(0, x_index(n, tail ? kir::min(cin, Expr(p_.c - 1)) : cin, y, x)));
+        if (tail) v = kir::select(ch < Expr(p_.cg), v, pad_form());
       }
+      values.push_back(v);
+    }
+    return pack_bits(values);
+  }
+
+  // An activation in the kernel's form: uint8 x (+128 for int8) or int16 x - xz.
+  Expr kernel_form(const Expr& x) const {
+    Expr xv = kir::cast(kir::i32(), x);
+    return group_ == 4 ? xv + i32c(x_offset(xt_)) : xv - i32c(xz_);
+  }
+  // The padding (the zero point) in the kernel's form.
+  Expr pad_form() const { return group_ == 4 ? i32c(xz_ + x_offset(xt_)) : i32c(0); }
+
+  // G values in the kernel's form as one packed 32-bit group.
+  Expr pack_bits(const std::vector<Expr>& values) const {
+    Expr packed;
+    for (int j = 0; j < group_; ++j) {
+      const Expr& v = values[j];
       Expr bits = group_ == 4 ? kir::cast(kir::Type{DType::kU32, 1}, v)
                               : kir::binary(kir::BinOp::kBitAnd, v, i32c(0xffff));
       if (j > 0) bits = kir::binary(kir::BinOp::kShl, bits, kir::make_const(bits.type(), (group_ == 4 ? 8 : 16) * j));
       packed = j == 0 ? bits : kir::binary(kir::BinOp::kBitOr, packed, bits);
     }
     return packed;
+  }
+
+  // Flat k: xpad[n, c, y, x] = the input with its padding made of the zero
+  // point, so that the flat im2col reads every element without a check.
+  Stmt pad_input() {
+    int64_t hp = p_.h + p_.pt + p_.pb, wp = p_.w + p_.pl + p_.pr;
+    LoopNest nest;
+    Expr n = nest.add("n", p_.n);
+    Expr c = nest.add("c", p_.c);
+    Expr y = nest.add("y", hp);
+    Expr iy = y - Expr(p_.pt), base = ((n * Expr(p_.c) + c) * Expr(hp) + y) * Expr(wp);
+    Expr pad = kir::make_const(kir::Type{xt_, 1}, static_cast<double>(xz_));
+    auto run = [&](const std::string& name, int64_t lo, int64_t hi, bool inside) {
+      return vector_run(name, lo, hi, [&](const Expr& x) {
+        return kir::store(xpad_, base + x, inside ? ctx_.read(0, {n, c, iy, x - Expr(p_.pl)}) : pad);
+      });
+    };
+    Stmt inside_row = kir::block({run("xl", 0, p_.pl, false), run("xc", p_.pl, p_.pl + p_.w, true),
+                                  run("xr", p_.pl + p_.w, wp, false)});
+    Stmt body = kir::if_then_else(iy >= zero() && iy < Expr(p_.h), inside_row, run("xp", 0, wp, false));
+    return nest.build(body, ctx_.opts.parallelize());
+  }
+
+  // Flat k: xq[n, g, q, position] = elements q*G.. of the window flattened
+  // (c, kh, kw), the zero point past its end.
+  Stmt repack_flat() {
+    int64_t hp = p_.h + p_.pt + p_.pb, wp = p_.w + p_.pl + p_.pr, window = p_.kh * p_.kw;
+    LoopNest nest;
+    Expr n = nest.add("n", p_.n);
+    Expr grp = nest.add("g", p_.group);
+    Expr oh = nest.add("oh", rows_);
+    Expr y0 = (row0_ + oh) * Expr(p_.sh);
+    std::vector<Stmt> steps;
+    for (int64_t q = 0; q < cq_; ++q) {
+      Expr row = ((n * Expr(p_.group) + grp) * Expr(cq_) + Expr(q)) * Expr(padded_) + oh * Expr(p_.ow);
+      steps.push_back(vector_run("ow", 0, p_.ow, [&](const Expr& ow) {
+        std::vector<Expr> values;
+        for (int64_t j = 0; j < group_; ++j) {
+          int64_t e = q * group_ + j, c = e / window, kh = e % window / p_.kw, kw = e % p_.kw;
+          if (e >= p_.cg * window) {
+            values.push_back(pad_form());
+            continue;
+          }
+          Expr y = y0 + Expr(kh * p_.dh), x = ow * Expr(p_.sw) + Expr(kw * p_.dw);
+          values.push_back(kernel_form(kir::load(xpad_, ((n * Expr(p_.c) + grp * Expr(p_.cg) + Expr(c)) * Expr(hp) + y) *
+                                                             Expr(wp) + x)));
+        }
+        return kir::store(scratch_, row + ow, pack_bits(values));
+      }));
+    }
+    return nest.build(kir::block(std::move(steps)), ctx_.opts.parallelize());
   }
 
   Stmt compute() {
@@ -190,7 +266,7 @@ class Int8ConvTiler {
     // panels) tiles run innermost: a block's weights stay put and its output
     // rows are written whole.
     int64_t gbs = p_.group * blocks_;
-    bool blocks_inner = taps_ > 1 && taps_ * cq_ * width_ * 4 <= 32 * 1024;
+    bool blocks_inner = p_.kh * p_.kw > 1 && taps_ * cq_ * width_ * 4 <= 32 * 1024;
     Expr idx = nest.add("tile_block", tiles_ * gbs);
     Expr t = blocks_inner ? (gbs == 1 ? idx : idx / Expr(gbs)) : (tiles_ == 1 ? zero() : idx % Expr(tiles_));
     gb_ = blocks_inner ? (gbs == 1 ? zero() : idx % Expr(gbs)) : (tiles_ == 1 ? idx : idx / Expr(tiles_));
@@ -399,11 +475,11 @@ class Int8ConvTiler {
           padded_ = 1, xz_ = 0;
   int group_ = 4;
   DType xt_ = DType::kU8;
-  bool row_sums_ = false, matmul_ = false;
+  bool row_sums_ = false, matmul_ = false, flat_ = false;
   ir::Shape lead_;  // a MatMulInteger's leading dims (of A and the output)
   int64_t rows_ = 1;   // output rows of the current chunk, from row0_
   Expr row0_;
-  kir::Buffer scratch_;
+  kir::Buffer scratch_, xpad_;
   Expr n_, gb_, grp_, ob_;
 };
 
@@ -420,25 +496,31 @@ bool conv_integer_tiled_applies(const ir::Node& node, const ConvParams& p, const
 
 int64_t conv_integer_block(const KernelOptions& opts) { return int8_tile(opts).mr; }
 
-std::string conv_integer_layout_name(int64_t mr, int group) {
-  return "o" + std::to_string(mr) + "k" + std::to_string(group);
+std::string conv_integer_layout_name(int64_t mr, int group, bool flat) {
+  return "o" + std::to_string(mr) + "k" + std::to_string(group) + (flat ? "f" : "");
+}
+
+bool conv_integer_flat(const ConvParams& p, int group) {
+  int64_t taps = p.kh * p.kw;
+  return taps > 1 && (p.cg * taps + group - 1) / group < taps * ((p.cg + group - 1) / group);
 }
 
 std::string conv_integer_strategy(const PackedWeight& packed) {
-  bool dot4 = packed.layout == conv_integer_layout_name(packed.block, 4);
+  bool dot4 = packed.layout.find("k4") != std::string::npos;
   return std::string("int8 register tiles of ") +
          (dot4 ? "8-bit dot products (VNNI vpdpbusd / NEON sdot, udot)" : "int16 pair products (vpmaddwd / smlal)") +
          " over a per-call im2col of the activations, weights packed at compile time (" + packed.layout + ")";
 }
 
-PackedConvInteger pack_conv_integer_weight(const ir::Node& node, const ConvParams& p, int64_t mr, int group) {
+PackedConvInteger pack_conv_integer_weight(const ir::Node& node, const ConvParams& p, int64_t mr, int group,
+                                           bool flat) {
   const ir::Tensor& w = *node.inputs[1]->constant;
   const ir::Tensor& wz = *node.inputs[3]->constant;
   DType wt = w.type().dtype, xt = node.inputs[0]->type.dtype;
   bool matmul = node.op == ir::OpKind::kMatMulInteger;  // B[K, N]: channel ic of output oc at ic * N + oc
   int64_t xz = node.inputs[2]->constant->get_i64(0) + x_offset(xt);
   int64_t mg = p.m / p.group, blocks = (mg + mr - 1) / mr, cq = (p.cg + group - 1) / group;
-  int64_t taps = p.kh * p.kw, ksteps = taps * cq, k_padded = ksteps * group;
+  int64_t taps = p.kh * p.kw, ksteps = flat ? (p.cg * taps + group - 1) / group : taps * cq, k_padded = ksteps * group;
   int64_t cols = p.group * blocks * mr;  // packed channel order; the padding channels are 0
   PackedConvInteger out;
   out.weights = ir::Tensor(ir::TensorType{DType::kI32, {p.group * blocks, ksteps, mr}});
@@ -448,20 +530,22 @@ PackedConvInteger pack_conv_integer_weight(const ir::Node& node, const ConvParam
     int64_t zero = wz.get_i64(wz.type().num_elements() == 1 ? 0 : oc);
     int64_t g = oc / mg, r = oc % mg, blk = g * blocks + r / mr, i = r % mr;
     int64_t sum = 0;
-    for (int64_t tap = 0; tap < taps; ++tap)
-      for (int64_t c = 0; c < cq; ++c) {
-        uint32_t packed = 0;
-        for (int64_t j = 0; j < group; ++j) {
-          // The value in the kernel's form; a padding channel is the zero point.
-          int64_t ic = c * group + j;
-          int64_t raw = ic >= p.cg ? zero : matmul ? w.get_i64(ic * p.m + oc) : w.get_i64((oc * p.cg + ic) * taps + tap);
-          int64_t v = group == 4 ? raw + w_offset(wt) : raw - zero;
-          sum += v;
-          uint32_t bits = group == 4 ? static_cast<uint8_t>(v) : static_cast<uint16_t>(v);
-          packed |= bits << (group == 4 ? 8 * j : 16 * j);
-        }
-        dst[(blk * ksteps + tap * cq + c) * mr + i] = packed;
+    for (int64_t step = 0; step < ksteps; ++step) {
+      uint32_t packed = 0;
+      for (int64_t j = 0; j < group; ++j) {
+        // Element e of the window, flattened (ic, tap) (flat: steps of G of
+        // them; else step = tap * cq + c of channels c * G + j); the value in
+        // the kernel's form, the zero point past the channels.
+        int64_t e = flat ? step * group + j : step % cq * group + j, tap = flat ? e % taps : step / cq;
+        int64_t ic = flat ? e / taps : e;
+        int64_t raw = ic >= p.cg ? zero : matmul ? w.get_i64(ic * p.m + oc) : w.get_i64((oc * p.cg + ic) * taps + tap);
+        int64_t v = group == 4 ? raw + w_offset(wt) : raw - zero;
+        sum += v;
+        uint32_t bits = group == 4 ? static_cast<uint8_t>(v) : static_cast<uint16_t>(v);
+        packed |= bits << (group == 4 ? 8 * j : 16 * j);
       }
+      dst[(blk * ksteps + step) * mr + i] = packed;
+    }
     if (group == 4) {
       int64_t wz4 = zero + w_offset(wt);
       out.offsets.mutable_data<int32_t>()[blk * mr + i] = static_cast<int32_t>(k_padded * xz * wz4 - xz * sum);

@@ -24,6 +24,10 @@
 //     [2, G * ceil(mg/mr) * mr] by packed channel: row 0 the constant
 //     K*xz*wz - xz*sum(w), row 1 the (offset) weight zero points; sum x is
 //     accumulated only when some weight zero point is not 0.
+//   flat k (either form, a window over few channels: conv_integer_flat):
+//     layout suffix "f", the k steps are the window's elements flattened
+//     (c, kh, kw) G at a time; the im2col reads a copy of the input padded
+//     with the zero point, so that no element needs a bounds check.
 //   pairs (otherwise: AVX2/SSE vpmaddwd, NEON widening multiplies): layout
 //     "o<mr>k2", weights int16 w - wz packed two to an int32, padding 0; no
 //     correction terms.
@@ -59,7 +63,12 @@ bool conv_integer_tiled_applies(const ir::Node& node, const ConvParams& p, const
 bool matmul_integer_tiled_applies(const ir::Node& node, const MatMulParams& p, const KernelOptions& opts);
 // The block of output channels (tile rows) the packed weights use, and its layout name.
 int64_t conv_integer_block(const KernelOptions& opts);
-std::string conv_integer_layout_name(int64_t mr, int group);
+std::string conv_integer_layout_name(int64_t mr, int group, bool flat = false);
+// Whether the packed k steps run over the window flattened (flat k: layout
+// "o<mr>k<G>f"): elements (c, kh, kw) G at a time instead of G channels of one
+// tap, when that takes fewer steps (a window over few channels: the
+// 3-channel 7x7 stem, 37 steps instead of 49).
+bool conv_integer_flat(const ConvParams& p, int group);
 // model.json's strategy of a tiled ConvInteger with these packed weights.
 std::string conv_integer_strategy(const PackedWeight& packed);
 
@@ -69,7 +78,8 @@ struct PackedConvInteger {
 };
 // Packs ConvInteger `node`'s constant weights (or MatMulInteger's B as
 // matmul_integer_as_conv's 1x1 weights) for the tiled kernel.
-PackedConvInteger pack_conv_integer_weight(const ir::Node& node, const ConvParams& p, int64_t mr, int group);
+PackedConvInteger pack_conv_integer_weight(const ir::Node& node, const ConvParams& p, int64_t mr, int group,
+                                           bool flat);
 
 Expected<kir::Stmt> lower_conv_integer_tiled(const LowerContext& ctx, const ConvParams& p);
 

@@ -81,8 +81,9 @@ void pack_conv_integer(ir::Graph& g, ir::Node& n, const ops::KernelOptions& opts
   int64_t mr = ops::conv_integer_block(opts);
   int group = ops::int8_group(opts);
   const ir::Value* w = n.inputs[1];
-  ops::PackedConvInteger packed = ops::pack_conv_integer_weight(n, p, mr, group);
-  ops::set_packed_weight(n.attrs, ops::conv_integer_layout_name(mr, group), w->type.shape);
+  bool flat = ops::conv_integer_flat(p, group);
+  ops::PackedConvInteger packed = ops::pack_conv_integer_weight(n, p, mr, group, flat);
+  ops::set_packed_weight(n.attrs, ops::conv_integer_layout_name(mr, group, flat), w->type.shape);
   n.inputs[1] = g.add_constant(w->name + "_packed", std::move(packed.weights));
   if (group == 4) n.inputs.push_back(g.add_constant(w->name + "_offsets", std::move(packed.offsets)));
 }

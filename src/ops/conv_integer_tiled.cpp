@@ -26,10 +26,11 @@ int64_t w_offset(DType w) { return w == DType::kU8 ? -128 : 0; }
 // same from 2 to 16 KB; without it its last stages' convs wait on DRAM).
 constexpr int64_t kWeightPrefetch = 2048;
 
-// The most im2col bytes one chunk of output rows repacks (Int8ConvTiler::build):
-// ResNet-50 int8's 56x56 3x3 convs 18 % faster, the stem 12 % (measured the
-// same or worse at 128 and 512 KB).
-constexpr int64_t kIm2colBytes = 256 * 1024;
+// The most im2col bytes one chunk of output rows repacks (Int8ConvTiler::build).
+// ResNet-50 int8, 1 thread: 0.95 -> 0.92 of ORT's time at 256 or 512 KB (128 KB
+// less); 2 threads: each chunk costs two fork-joins, and 512 KB (half the
+// chunks of 256) kept 0.93 where 256 KB lost 4 %.
+constexpr int64_t kIm2colBytes = 512 * 1024;
 
 // The tile: mr output channels (rows) x nv vectors of output positions.
 struct Int8Tile {

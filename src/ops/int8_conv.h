@@ -9,7 +9,7 @@
 // tile of mr output channels x nv vectors of output positions then accumulates
 // dot(acc, positions' groups, one channel's group broadcast) over the k steps
 // (tap, c); the epilogue stores whole vectors of positions (contiguous in NCHW).
-// A big map runs in chunks of output rows (its im2col up to 256 KB each),
+// A big map runs in chunks of output rows (its im2col up to 512 KB each),
 // each repacked and then computed while it is in the cache. The k loop
 // prefetches the weights a few KB ahead (they stream from memory once per block).
 // A last tile of few positions (a 7x7 map: 49 = 48 + 1) that would waste most

@@ -456,6 +456,7 @@ Expr call(Intrinsic f, std::vector<Expr> args) {
     case Intrinsic::kAbs:
       KILN_CHECK(!t.is_bool()) << "abs of bool";
       break;
+    case Intrinsic::kPrefetch: break;  // of any buffer
     default:
       KILN_CHECK(t.is_float()) << intrinsic_name(f) << " needs float arguments, got " << t.str();
   }

@@ -1,5 +1,6 @@
 // Level-3 ConvInteger: the register-tiled int8 kernel (see int8_conv.h).
 #include <algorithm>
+#include <numeric>
 
 #include "kernel/mutator.h"
 #include "ops/int8_conv.h"
@@ -20,6 +21,17 @@ Expr i32c(int64_t v) { return kir::make_const(kir::i32(), static_cast<double>(v)
 int64_t x_offset(DType x) { return x == DType::kI8 ? 128 : 0; }
 int64_t w_offset(DType w) { return w == DType::kU8 ? -128 : 0; }
 
+// How far ahead of the k loop the weights are prefetched, in packed groups
+// (int32): 8 KB. ResNet-50 int8 at 1 thread: 17.7 -> 15.8 ms (measured the
+// same from 2 to 16 KB; without it its last stages' convs wait on DRAM).
+constexpr int64_t kWeightPrefetch = 2048;
+
+// The most im2col bytes one chunk of output rows repacks (Int8ConvTiler::build).
+// ResNet-50 int8, 1 thread: 0.95 -> 0.92 of ORT's time at 256 or 512 KB (128 KB
+// less); 2 threads: each chunk costs two fork-joins, and 512 KB (half the
+// chunks of 256) kept 0.93 where 256 KB lost 4 %.
+constexpr int64_t kIm2colBytes = 512 * 1024;
+
 // The tile: mr output channels (rows) x nv vectors of output positions.
 struct Int8Tile {
   int64_t mr, nv;
@@ -36,7 +48,8 @@ class Int8ConvTiler {
     std::optional<PackedWeight> packed = packed_weight(node);
     KILN_CHECK(packed) << node.label() << ": the tiled ConvInteger needs packed weights";
     mr_ = packed->block;
-    group_ = packed->layout == conv_integer_layout_name(mr_, 4) ? 4 : 2;
+    group_ = packed->layout.find("k4") != std::string::npos ? 4 : 2;
+    flat_ = packed->layout == conv_integer_layout_name(mr_, group_, true);
     lanes_ = std::max(1, ctx.opts.f32_lanes);
     width_ = int8_tile(ctx.opts).nv * lanes_;
     xt_ = node.inputs[0]->type.dtype;
@@ -44,24 +57,62 @@ class Int8ConvTiler {
     blocks_ = (mg_ + mr_ - 1) / mr_;
     cq_ = (p.cg + group_ - 1) / group_;
     taps_ = p.kh * p.kw;
-    positions_ = p.oh * p.ow;
-    tiles_ = (positions_ + width_ - 1) / width_;
-    padded_ = tiles_ * width_;
+    // Flat k: one im2col "tap" of the (c, kh, kw) steps.
+    if (flat_) cq_ = (p.cg * taps_ + group_ - 1) / group_, taps_ = 1;
     xz_ = node.inputs[2]->constant->get_i64(0);
     if (group_ == 4) {
       const ir::Tensor& off = *node.inputs[4]->constant;
       int64_t cols = off.type().shape[1];
       for (int64_t i = 0; i < cols; ++i) row_sums_ = row_sums_ || off.get_i64(cols + i) != 0;
     }
+    matmul_ = node.op == ir::OpKind::kMatMulInteger;
+    if (matmul_) lead_ = ir::Shape(node.outputs[0]->type.shape.begin(), node.outputs[0]->type.shape.end() - 1);
     scratch_ = kir::make_buffer("xq", group_ == 4 ? DType::kU32 : DType::kI32);
+    xpad_ = kir::make_buffer("xpad", xt_);
   }
 
+  // A map whose im2col outgrows kIm2colBytes runs in chunks of output rows,
+  // each repacked then computed while its im2col is in the cache (the
+  // chunk's positions a whole number of tiles where that fits).
   Stmt build() {
+    int64_t row_bytes = p_.n * p_.group * taps_ * cq_ * p_.ow * 4;
+    int64_t chunk = p_.oh;
+    if (row_bytes * p_.oh > kIm2colBytes) {
+      int64_t fit = std::max<int64_t>(1, kIm2colBytes / row_bytes), whole = width_ / std::gcd(width_, p_.ow);
+      chunk = fit >= whole ? fit / whole * whole : fit;
+    }
+    int64_t chunks = (p_.oh + chunk - 1) / chunk, last = p_.oh - (chunks - 1) * chunk;
+    Expr ch = kir::var("chunk");
+    row0_ = chunks == 1 ? zero() : ch * Expr(chunk);
+    set_rows(chunk);
     int64_t size = p_.n * p_.group * taps_ * cq_ * padded_;
-    return kir::allocate(scratch_, Expr(size), kir::block({repack(), compute()}));
+    auto step = [&] { return kir::block({flat_ ? repack_flat() : repack(), compute()}); };
+    Stmt body = step();
+    if (last != chunk) {
+      set_rows(last);
+      body = kir::if_then_else(ch == Expr(chunks - 1), step(), body);
+    }
+    if (chunks > 1) body = kir::for_loop(ch, zero(), Expr(chunks), kir::ForKind::kSerial, body);
+    body = kir::allocate(scratch_, Expr(size), body);
+    if (flat_) {
+      int64_t hp = p_.h + p_.pt + p_.pb, wp = p_.w + p_.pl + p_.pr;
+      body = kir::allocate(xpad_, Expr(p_.n * p_.c * hp * wp), kir::block({pad_input(), body}));
+    }
+    return body;
   }
 
  private:
+  // The chunk's geometry: `rows` output rows, their positions in tiles; a row of
+  // the im2col holds the positions the tiles read: the last tile's whole
+  // vectors, or only its positions when they run in narrow_tile.
+  void set_rows(int64_t rows) {
+    rows_ = rows;
+    positions_ = rows * p_.ow;
+    tiles_ = (positions_ + width_ - 1) / width_;
+    int64_t last_cols = positions_ - (tiles_ - 1) * width_, last_nv = (last_cols + lanes_ - 1) / lanes_;
+    padded_ = (tiles_ - 1) * width_ + (channels_in_lanes(last_nv, last_cols) ? last_cols : last_nv * lanes_);
+  }
+
   // The im2col of packed groups: xq[n, g, tap, c, position] = the group of input
   // channels c*G.. under that window tap of that output position (the zero
   // point's pattern where the tap falls in the padding).
@@ -75,7 +126,7 @@ class Int8ConvTiler {
     for (int64_t kh = 0; kh < p_.kh; ++kh) {
       for (int64_t kw = 0; kw < p_.kw; ++kw) {
         Expr oh = kir::var("oh");
-        Expr iy = oh * Expr(p_.sh) + Expr(kh * p_.dh - p_.pt);
+        Expr iy = (row0_ + oh) * Expr(p_.sh) + Expr(kh * p_.dh - p_.pt);
         int64_t tap = kh * p_.kw + kw;
         Expr row = (((n * Expr(p_.group) + grp) * Expr(taps_) + Expr(tap)) * Expr(cq_) + c) * Expr(padded_) +
                    oh * Expr(p_.ow);
@@ -92,7 +143,7 @@ class Int8ConvTiler {
         int64_t hi = p_.w - 1 - off >= 0 ? std::clamp<int64_t>((p_.w - 1 - off) / p_.sw + 1, lo, p_.ow) : lo;
         Stmt inside_row = kir::block({run("owl", 0, lo, false), run("ow", lo, hi, true), run("owr", hi, p_.ow, false)});
         Stmt body = kir::if_then_else(iy >= zero() && iy < Expr(p_.h), inside_row, run("owp", 0, p_.ow, false));
-        taps.push_back(kir::for_loop(oh, zero(), Expr(p_.oh), kir::ForKind::kSerial, body));
+        taps.push_back(kir::for_loop(oh, zero(), Expr(rows_), kir::ForKind::kSerial, body));
       }
     }
     return nest.build(kir::block(std::move(taps)), ctx_.opts.parallelize());
@@ -120,25 +171,91 @@ class Int8ConvTiler {
 
   // One packed group: channels c*G + j of group grp at input (y, x), or the padding.
   Expr pack(const Expr& n, const Expr& grp, const Expr& c, const Expr& y, const Expr& x, bool inside) {
-    Expr packed;
+    std::vector<Expr> values;
     for (int j = 0; j < group_; ++j) {
       Expr ch = c * Expr(int64_t{group_}) + Expr(int64_t{j});
-      // The element in the kernel's form: uint8 x (+128 for int8) or int16 x - xz; the padding is the zero point.
-      Expr pad = group_ == 4 ? i32c(xz_ + x_offset(xt_)) : i32c(0);
-      Expr v = pad;
+      Expr v = pad_form();
       if (inside) {
         Expr cin = p_.group == 1 ? ch : grp * Expr(p_.cg) + ch;
         bool tail = (j + 1) + (cq_ - 1) * group_ > p_.cg;  // the last group can run past cg
-        Expr xv = kir::cast(kir::i32(), ctx_.read(0, {n, tail ? kir::min(cin, Expr(p_.c - 1)) : cin, y, x}));
-        v = group_ == 4 ? xv + i32c(x_offset(xt_)) : xv - i32c(xz_);
-        if (tail) v = kir::select(ch < Expr(p_.cg), v, pad);
+        v = kernel_form(ctx_.read(0, x_index(n, tail ? kir::min(cin, Expr(p_.c - 1)) : cin, y, x)));
+        if (tail) v = kir::select(ch < Expr(p_.cg), v, pad_form());
       }
+      values.push_back(v);
+    }
+    return pack_bits(values);
+  }
+
+  // An activation in the kernel's form: uint8 x (+128 for int8) or int16 x - xz.
+  Expr kernel_form(const Expr& x) const {
+    Expr xv = kir::cast(kir::i32(), x);
+    return group_ == 4 ? xv + i32c(x_offset(xt_)) : xv - i32c(xz_);
+  }
+  // The padding (the zero point) in the kernel's form.
+  Expr pad_form() const { return group_ == 4 ? i32c(xz_ + x_offset(xt_)) : i32c(0); }
+
+  // G values in the kernel's form as one packed 32-bit group.
+  Expr pack_bits(const std::vector<Expr>& values) const {
+    Expr packed;
+    for (int j = 0; j < group_; ++j) {
+      const Expr& v = values[j];
       Expr bits = group_ == 4 ? kir::cast(kir::Type{DType::kU32, 1}, v)
                               : kir::binary(kir::BinOp::kBitAnd, v, i32c(0xffff));
       if (j > 0) bits = kir::binary(kir::BinOp::kShl, bits, kir::make_const(bits.type(), (group_ == 4 ? 8 : 16) * j));
       packed = j == 0 ? bits : kir::binary(kir::BinOp::kBitOr, packed, bits);
     }
     return packed;
+  }
+
+  // Flat k: xpad[n, c, y, x] = the input with its padding made of the zero
+  // point, so that the flat im2col reads every element without a check.
+  Stmt pad_input() {
+    int64_t hp = p_.h + p_.pt + p_.pb, wp = p_.w + p_.pl + p_.pr;
+    LoopNest nest;
+    Expr n = nest.add("n", p_.n);
+    Expr c = nest.add("c", p_.c);
+    Expr y = nest.add("y", hp);
+    Expr iy = y - Expr(p_.pt), base = ((n * Expr(p_.c) + c) * Expr(hp) + y) * Expr(wp);
+    Expr pad = kir::make_const(kir::Type{xt_, 1}, static_cast<double>(xz_));
+    auto run = [&](const std::string& name, int64_t lo, int64_t hi, bool inside) {
+      return vector_run(name, lo, hi, [&](const Expr& x) {
+        return kir::store(xpad_, base + x, inside ? ctx_.read(0, {n, c, iy, x - Expr(p_.pl)}) : pad);
+      });
+    };
+    Stmt inside_row = kir::block({run("xl", 0, p_.pl, false), run("xc", p_.pl, p_.pl + p_.w, true),
+                                  run("xr", p_.pl + p_.w, wp, false)});
+    Stmt body = kir::if_then_else(iy >= zero() && iy < Expr(p_.h), inside_row, run("xp", 0, wp, false));
+    return nest.build(body, ctx_.opts.parallelize());
+  }
+
+  // Flat k: xq[n, g, q, position] = elements q*G.. of the window flattened
+  // (c, kh, kw), the zero point past its end.
+  Stmt repack_flat() {
+    int64_t hp = p_.h + p_.pt + p_.pb, wp = p_.w + p_.pl + p_.pr, window = p_.kh * p_.kw;
+    LoopNest nest;
+    Expr n = nest.add("n", p_.n);
+    Expr grp = nest.add("g", p_.group);
+    Expr oh = nest.add("oh", rows_);
+    Expr y0 = (row0_ + oh) * Expr(p_.sh);
+    std::vector<Stmt> steps;
+    for (int64_t q = 0; q < cq_; ++q) {
+      Expr row = ((n * Expr(p_.group) + grp) * Expr(cq_) + Expr(q)) * Expr(padded_) + oh * Expr(p_.ow);
+      steps.push_back(vector_run("ow", 0, p_.ow, [&](const Expr& ow) {
+        std::vector<Expr> values;
+        for (int64_t j = 0; j < group_; ++j) {
+          int64_t e = q * group_ + j, c = e / window, kh = e % window / p_.kw, kw = e % p_.kw;
+          if (e >= p_.cg * window) {
+            values.push_back(pad_form());
+            continue;
+          }
+          Expr y = y0 + Expr(kh * p_.dh), x = ow * Expr(p_.sw) + Expr(kw * p_.dw);
+          values.push_back(kernel_form(kir::load(xpad_, ((n * Expr(p_.c) + grp * Expr(p_.cg) + Expr(c)) * Expr(hp) + y) *
+                                                             Expr(wp) + x)));
+        }
+        return kir::store(scratch_, row + ow, pack_bits(values));
+      }));
+    }
+    return nest.build(kir::block(std::move(steps)), ctx_.opts.parallelize());
   }
 
   Stmt compute() {
@@ -150,7 +267,7 @@ class Int8ConvTiler {
     // panels) tiles run innermost: a block's weights stay put and its output
     // rows are written whole.
     int64_t gbs = p_.group * blocks_;
-    bool blocks_inner = taps_ > 1 && taps_ * cq_ * width_ * 4 <= 32 * 1024;
+    bool blocks_inner = p_.kh * p_.kw > 1 && taps_ * cq_ * width_ * 4 <= 32 * 1024;
     Expr idx = nest.add("tile_block", tiles_ * gbs);
     Expr t = blocks_inner ? (gbs == 1 ? idx : idx / Expr(gbs)) : (tiles_ == 1 ? zero() : idx % Expr(tiles_));
     gb_ = blocks_inner ? (gbs == 1 ? zero() : idx % Expr(gbs)) : (tiles_ == 1 ? idx : idx / Expr(tiles_));
@@ -224,7 +341,14 @@ class Int8ConvTiler {
           update.push_back(kir::store(rs, a, kir::call(kir::Intrinsic::kDot, {kir::load(rs, a), xv[v], ones, g})));
         }
       }
-      red = kir::for_loop(kk, zero(), Expr(ksteps), kir::ForKind::kSerial, kir::block(update));
+      // The weights stream through once per block (big layers: megabytes, from
+      // DRAM): each k step prefetches them kWeightPrefetch groups ahead (past
+      // the end it is an address prefetch ignores); a block's later tiles find
+      // its weights in the cache, so the lines they ask for are there already.
+      Stmt step = kir::let_stmt(kir::var("pf", kir::i32()),
+                                kir::call(kir::Intrinsic::kPrefetch, {input_load(1, wbase + Expr(kWeightPrefetch), 1)}),
+                                kir::block(update));
+      red = kir::for_loop(kk, zero(), Expr(ksteps), kir::ForKind::kSerial, step);
       for (int64_t i = 0; i < mr; ++i)
         for (int64_t v = 0; v < nv; ++v) copy.push_back(kir::store(res, at(i, v), kir::load(acc, at(i, v))));
     }
@@ -241,10 +365,7 @@ class Int8ConvTiler {
           Expr value = kir::load(res, Expr(i * stride + off) + j);
           if (row_sums_) value = value - input_load(4, Expr(padded_cols()) + gb_ * Expr(mr) + Expr(i), 1) *
                                              kir::load(res, Expr(mr * stride + off) + j);
-          // (p / ow, p % ow) flatten back to p: the stores are contiguous.
-          std::vector<Expr> idx{n_, oc, p_.oh == 1 ? zero() : p_.ow == 1 ? p : p / Expr(p_.ow),
-                                p_.ow == 1 ? zero() : p_.oh == 1 ? p : p % Expr(p_.ow)};
-          out.push_back(kir::for_loop(j, zero(), Expr(w), kir::ForKind::kVectorized, ctx_.write(0, idx, value)));
+          out.push_back(kir::for_loop(j, zero(), Expr(w), kir::ForKind::kVectorized, ctx_.write(0, out_index(oc, p), value)));
         }
       }
       return kir::block(std::move(out));
@@ -310,14 +431,56 @@ class Int8ConvTiler {
   // The number of packed channels (a row of the offsets input).
   int64_t padded_cols() const { return p_.group * blocks_ * mr_; }
 
+  // Flat row r of a MatMulInteger as indices over `lead_` (its A's and output's leading dims).
+  std::vector<Expr> split_rows(const Expr& r) const {
+    std::vector<Expr> idx(lead_.size());
+    int64_t stride = 1;
+    for (size_t i = lead_.size(); i-- > 0;) {
+      Expr q = stride == 1 ? r : r / Expr(stride);
+      idx[i] = lead_[i] == 1 ? zero() : i == 0 ? q : q % Expr(lead_[i]);
+      stride *= lead_[i];
+    }
+    return idx;
+  }
+
+  // The index of input element (n, c, y, x): a MatMulInteger's A[row x, k c].
+  std::vector<Expr> x_index(const Expr& n, const Expr& c, const Expr& y, const Expr& x) const {
+    if (!matmul_) return {n, c, y, x};
+    std::vector<Expr> idx = split_rows(x);
+    idx.push_back(c);
+    return idx;
+  }
+
+  // The output index of channel oc at position p (of the chunk) of image n_;
+  // for a conv, (q / ow, q % ow) of the map's position q flatten back to q:
+  // the stores are contiguous.
+  std::vector<Expr> out_index(const Expr& oc, const Expr& p) const {
+    if (matmul_) {
+      std::vector<Expr> idx = split_rows(p);
+      idx.push_back(oc);
+      return idx;
+    }
+    Expr q = is_const_zero(row0_) ? p : row0_ * Expr(p_.ow) + p;
+    return {n_, oc, p_.oh == 1 ? zero() : p_.ow == 1 ? q : q / Expr(p_.ow),
+            p_.ow == 1 ? zero() : p_.oh == 1 ? q : q % Expr(p_.ow)};
+  }
+
+  static bool is_const_zero(const Expr& e) {
+    const int64_t* v = kir::as_const_int(e);
+    return v && *v == 0;
+  }
+
   const LowerContext& ctx_;
   const ConvParams& p_;
   int64_t mr_ = 1, lanes_ = 1, width_ = 1, mg_ = 1, blocks_ = 1, cq_ = 1, taps_ = 1, positions_ = 1, tiles_ = 1,
           padded_ = 1, xz_ = 0;
   int group_ = 4;
   DType xt_ = DType::kU8;
-  bool row_sums_ = false;
-  kir::Buffer scratch_;
+  bool row_sums_ = false, matmul_ = false, flat_ = false;
+  ir::Shape lead_;  // a MatMulInteger's leading dims (of A and the output)
+  int64_t rows_ = 1;   // output rows of the current chunk, from row0_
+  Expr row0_;
+  kir::Buffer scratch_, xpad_;
   Expr n_, gb_, grp_, ob_;
 };
 
@@ -334,24 +497,31 @@ bool conv_integer_tiled_applies(const ir::Node& node, const ConvParams& p, const
 
 int64_t conv_integer_block(const KernelOptions& opts) { return int8_tile(opts).mr; }
 
-std::string conv_integer_layout_name(int64_t mr, int group) {
-  return "o" + std::to_string(mr) + "k" + std::to_string(group);
+std::string conv_integer_layout_name(int64_t mr, int group, bool flat) {
+  return "o" + std::to_string(mr) + "k" + std::to_string(group) + (flat ? "f" : "");
+}
+
+bool conv_integer_flat(const ConvParams& p, int group) {
+  int64_t taps = p.kh * p.kw;
+  return taps > 1 && (p.cg * taps + group - 1) / group < taps * ((p.cg + group - 1) / group);
 }
 
 std::string conv_integer_strategy(const PackedWeight& packed) {
-  bool dot4 = packed.layout == conv_integer_layout_name(packed.block, 4);
+  bool dot4 = packed.layout.find("k4") != std::string::npos;
   return std::string("int8 register tiles of ") +
          (dot4 ? "8-bit dot products (VNNI vpdpbusd / NEON sdot, udot)" : "int16 pair products (vpmaddwd / smlal)") +
          " over a per-call im2col of the activations, weights packed at compile time (" + packed.layout + ")";
 }
 
-PackedConvInteger pack_conv_integer_weight(const ir::Node& node, const ConvParams& p, int64_t mr, int group) {
+PackedConvInteger pack_conv_integer_weight(const ir::Node& node, const ConvParams& p, int64_t mr, int group,
+                                           bool flat) {
   const ir::Tensor& w = *node.inputs[1]->constant;
   const ir::Tensor& wz = *node.inputs[3]->constant;
   DType wt = w.type().dtype, xt = node.inputs[0]->type.dtype;
+  bool matmul = node.op == ir::OpKind::kMatMulInteger;  // B[K, N]: channel ic of output oc at ic * N + oc
   int64_t xz = node.inputs[2]->constant->get_i64(0) + x_offset(xt);
   int64_t mg = p.m / p.group, blocks = (mg + mr - 1) / mr, cq = (p.cg + group - 1) / group;
-  int64_t taps = p.kh * p.kw, ksteps = taps * cq, k_padded = ksteps * group;
+  int64_t taps = p.kh * p.kw, ksteps = flat ? (p.cg * taps + group - 1) / group : taps * cq, k_padded = ksteps * group;
   int64_t cols = p.group * blocks * mr;  // packed channel order; the padding channels are 0
   PackedConvInteger out;
   out.weights = ir::Tensor(ir::TensorType{DType::kI32, {p.group * blocks, ksteps, mr}});
@@ -361,20 +531,22 @@ PackedConvInteger pack_conv_integer_weight(const ir::Node& node, const ConvParam
     int64_t zero = wz.get_i64(wz.type().num_elements() == 1 ? 0 : oc);
     int64_t g = oc / mg, r = oc % mg, blk = g * blocks + r / mr, i = r % mr;
     int64_t sum = 0;
-    for (int64_t tap = 0; tap < taps; ++tap)
-      for (int64_t c = 0; c < cq; ++c) {
-        uint32_t packed = 0;
-        for (int64_t j = 0; j < group; ++j) {
-          // The value in the kernel's form; a padding channel is the zero point.
-          int64_t ic = c * group + j;
-          int64_t raw = ic < p.cg ? w.get_i64((oc * p.cg + ic) * taps + tap) : zero;
-          int64_t v = group == 4 ? raw + w_offset(wt) : raw - zero;
-          sum += v;
-          uint32_t bits = group == 4 ? static_cast<uint8_t>(v) : static_cast<uint16_t>(v);
-          packed |= bits << (group == 4 ? 8 * j : 16 * j);
-        }
-        dst[(blk * ksteps + tap * cq + c) * mr + i] = packed;
+    for (int64_t step = 0; step < ksteps; ++step) {
+      uint32_t packed = 0;
+      for (int64_t j = 0; j < group; ++j) {
+        // Element e of the window, flattened (ic, tap) (flat: steps of G of
+        // them; else step = tap * cq + c of channels c * G + j); the value in
+        // the kernel's form, the zero point past the channels.
+        int64_t e = flat ? step * group + j : step % cq * group + j, tap = flat ? e % taps : step / cq;
+        int64_t ic = flat ? e / taps : e;
+        int64_t raw = ic >= p.cg ? zero : matmul ? w.get_i64(ic * p.m + oc) : w.get_i64((oc * p.cg + ic) * taps + tap);
+        int64_t v = group == 4 ? raw + w_offset(wt) : raw - zero;
+        sum += v;
+        uint32_t bits = group == 4 ? static_cast<uint8_t>(v) : static_cast<uint16_t>(v);
+        packed |= bits << (group == 4 ? 8 * j : 16 * j);
       }
+      dst[(blk * ksteps + step) * mr + i] = packed;
+    }
     if (group == 4) {
       int64_t wz4 = zero + w_offset(wt);
       out.offsets.mutable_data<int32_t>()[blk * mr + i] = static_cast<int32_t>(k_padded * xz * wz4 - xz * sum);

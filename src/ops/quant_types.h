@@ -20,6 +20,11 @@ inline int64_t quantized_max(DType t) { return t == DType::kI8 ? 127 : 255; }
 // only for targets with FMA instructions, where that sequence is fast.
 inline constexpr const char* kQuantizeByReciprocal = "by_reciprocal";
 
+// The attributes (float scale, int zero point) of a Requantize whose result is
+// dequantized in place (ops/quantize.cpp; set by passes/lower_qdq).
+inline constexpr const char* kDequantizeScale = "dequantize_scale";
+inline constexpr const char* kDequantizeZero = "dequantize_zero";
+
 // QuantizeLinear of one float32 value, exactly as ONNX defines it and as the
 // generated code computes it: saturate(round_half_even(x / scale) + zero_point).
 inline int64_t quantize_value(float x, float scale, int64_t zero_point, DType t) {

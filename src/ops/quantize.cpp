@@ -12,6 +12,11 @@
 //     Conv/MatMul: y = saturate(round(float32(acc) * multiplier) + zero_point), acc
 //     int32, multiplier float32, the output zero_point's type; the optional int
 //     attributes min/max narrow the range (a fused Relu or Clip, in output units).
+//     With the float attribute dequantize_scale and the int dequantize_zero
+//     (passes/lower_qdq: a DequantizeLinear of the result that was its only
+//     user), the output is that DequantizeLinear's, float32:
+//     (y - dequantize_zero) * dequantize_scale, with no round trip through the
+//     integer type: y - z' = saturate(r, lo - z, hi - z) + (z - z') is exact in float32.
 // NaN saturates to the type's minimum (the comparisons below are false for it).
 #include <cmath>
 
@@ -50,11 +55,13 @@ Status check_zero_point(const ir::Node& node, int i, const std::string& allowed)
   return Status::ok();
 }
 
-// clamp(v, lo, hi) for a float v; NaN becomes lo.
+// clamp(v, lo, hi) for a float v; NaN becomes lo. (Strict comparisons: the
+// selects are one max and one min instruction on x86; only -0.0 becomes +0.0,
+// which every integer conversion that follows reads as 0.)
 Expr saturate(Expr v, double lo, double hi) {
   Expr l = kir::make_const(v.type(), lo), h = kir::make_const(v.type(), hi);
-  v = kir::select(v >= l, v, l);
-  return kir::select(v <= h, v, h);
+  v = kir::select(v > l, v, l);
+  return kir::select(v < h, v, h);
 }
 
 Expr to_type(DType t, const Expr& e) { return e.type().elem == t ? e : kir::cast(kir::Type{t, 1}, e); }
@@ -126,7 +133,11 @@ Status infer_quantize(const ir::Node& node, std::vector<ir::TensorType>* outputs
       if (lo > hi || lo < quantized_min(z.dtype) || hi > quantized_max(z.dtype))
         return Status::invalid(name + " clamp [" + std::to_string(lo) + ", " + std::to_string(hi) +
                                "] is empty or outside the range of " + dtype_name(z.dtype));
-      out.dtype = z.dtype;
+      if (node.attrs.has(kDequantizeScale) &&
+          (!node.attrs.has(kDequantizeZero) || !node.inputs[2]->is_constant() || z.num_elements() != 1))
+        return Status::invalid(name + " with " + kDequantizeScale + " needs " + kDequantizeZero +
+                               " and one constant zero point");
+      out.dtype = node.attrs.has(kDequantizeScale) ? DType::kF32 : z.dtype;
       break;
     }
     default: KILN_UNREACHABLE("infer_quantize: " << name);
@@ -158,10 +169,18 @@ Expr element_quantize(const ir::Node& node, const std::vector<Expr>& out_idx, co
     }
     case OpKind::kRequantize: {
       Expr r = kir::call(kir::Intrinsic::kRoundEven, {to_type(DType::kF32, x) * s});
-      Expr q = r + to_type(DType::kF32, z);
       const ir::Attrs& a = node.attrs;
-      return to_type(out, saturate(q, static_cast<double>(a.get_int("min", quantized_min(out))),
-                                   static_cast<double>(a.get_int("max", quantized_max(out)))));
+      DType qt = node.inputs[2]->type.dtype;
+      double lo = static_cast<double>(a.get_int("min", quantized_min(qt)));
+      double hi = static_cast<double>(a.get_int("max", quantized_max(qt)));
+      if (!a.has(kDequantizeScale)) return to_type(out, saturate(r + to_type(DType::kF32, z), lo, hi));
+      // (y - z') from r: the zero point z is a constant the pass checked.
+      double zq = static_cast<double>(node.inputs[2]->constant->get_i64(0));
+      double shift = zq - static_cast<double>(a.get_int(kDequantizeZero));
+      Expr d = saturate(r, lo - zq, hi - zq);
+      if (shift != 0) d = d + kir::make_const(kir::f32(), shift);
+      return kir::call(kir::Intrinsic::kMulRounded,
+                       {d, kir::make_const(kir::f32(), a.get_float(kDequantizeScale))});
     }
     default: break;
   }

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <optional>
+#include <set>
 
 #include "base/check.h"
 #include "ops/quant_types.h"
@@ -471,6 +472,38 @@ std::optional<std::string> lower_layer(ir::Graph& g, Node* n, const ops::KernelO
   return std::nullopt;
 }
 
+// --- 4. DequantizeLinear(Requantize) ---------------------------------------
+
+// A Requantize whose only user dequantizes it per tensor to float32 computes
+// that float itself (ops/quantize.cpp: dequantize_scale, dequantize_zero), with
+// no round trip through the integer type (a residual block's conv before its
+// Add). Of several such DequantizeLinears feeding one node (a projection
+// shortcut's conv and the main branch's, into the residual Add) only the first
+// folds: that conv's kernel takes the Add (passes/fuse_elementwise), the others
+// stay int8 in memory and join it as dequantized side inputs. `fed` holds the
+// users given a folded input so far (nodes walked in order).
+bool dequantize_in_place(ir::Graph& g, Node* dq, std::set<const Node*>* fed) {
+  if (dq->op != OpKind::kDequantizeLinear || !produced_by(dq->inputs[0], OpKind::kRequantize)) return false;
+  const Node* user = single_user(g, dq->outputs[0]);
+  if (user && fed->count(user)) return false;
+  Node* rq = dq->inputs[0]->producer;
+  Value *s = dq->inputs[1], *z = dq->inputs[2];
+  if (single_user(g, rq->outputs[0]) != dq || rq->attrs.has(ops::kDequantizeScale) || !s->is_constant() ||
+      !z->is_constant() || s->type.num_elements() != 1 || z->type.num_elements() != 1 ||
+      s->type.dtype != DType::kF32 || dq->outputs[0]->type.dtype != DType::kF32 || !rq->inputs[2]->is_constant() ||
+      rq->inputs[2]->type.num_elements() != 1)
+    return false;
+  ir::Attrs attrs = rq->attrs;
+  attrs.set(ops::kDequantizeScale, s->constant->get_f64(0)).set(ops::kDequantizeZero, z->constant->get_i64(0));
+  auto folded = g.add_node(OpKind::kRequantize, rq->name, rq->inputs, attrs);
+  KILN_CHECK(folded.has_value()) << folded.status().message();
+  g.replace_all_uses(dq->outputs[0], (*folded)->outputs[0]);
+  g.remove_node(dq);
+  g.remove_node(rq);
+  if (user) fed->insert(user);
+  return true;
+}
+
 // Nodes as a stable list (passes add nodes while they walk).
 std::vector<Node*> node_list(const ir::Graph& g) {
   std::vector<Node*> v;
@@ -520,6 +553,8 @@ void lower_qdq(ir::Graph& g, const ops::KernelOptions& opts) {
     if (!reads_dequantized(n)) continue;
     if (std::optional<std::string> why = lower_layer(g, n, opts)) n->attrs.set(kWhyFp32, *why);
   }
+  std::set<const Node*> fed;
+  for (Node* n : node_list(g)) dequantize_in_place(g, n, &fed);
   if (opts.fma)
     for (Node* n : node_list(g))
       if (n->op == OpKind::kQuantizeLinear) n->attrs.set(ops::kQuantizeByReciprocal, int64_t{1});
@@ -557,9 +592,10 @@ LayerPrecision layer_precision(const lower::FusedGroup& group, bool quantized) {
     for (const Node* n : group.nodes)
       if (n->op == OpKind::kRequantize) rq = n;
     if (rq)
-      r += ", requantized to " + std::string(dtype_name(rq->outputs[0]->type.dtype)) + " in the epilogue (" +
+      r += ", requantized to " + std::string(dtype_name(rq->inputs[2]->type.dtype)) + " in the epilogue (" +
            (rq->inputs[1]->type.num_elements() > 1 ? "per-channel" : "per-tensor") + " scale" +
-           (rq->attrs.has("min") ? ", activation as a clamp" : "") + ")";
+           (rq->attrs.has("min") ? ", activation as a clamp" : "") +
+           (rq->attrs.has(ops::kDequantizeScale) ? ", dequantized in place" : "") + ")";
     else r += ", dequantized to fp32 in the epilogue";
     if (!float_ops.empty()) r += "; the fused " + float_ops + " " + mixed;
     return {"int8", op + ": " + r};

@@ -65,16 +65,25 @@ bool pack_winograd(ir::Graph& g, ir::Node& n, const ops::KernelOptions& opts) {
   return true;
 }
 
-// A ConvInteger's weights in the layout of the tiled int8 kernel, and its
-// dot4 corrections as a fifth input (ops/int8_conv.h).
+// A ConvInteger's weights (a MatMulInteger's B) in the layout of the tiled
+// int8 kernel, and its dot4 corrections as a fifth input (ops/int8_conv.h).
 void pack_conv_integer(ir::Graph& g, ir::Node& n, const ops::KernelOptions& opts) {
-  Expected<ops::ConvParams> p = ops::conv_integer_params(n);
-  if (!p || !ops::conv_integer_tiled_applies(n, *p, opts)) return;
+  ops::ConvParams p;
+  if (n.op == ir::OpKind::kMatMulInteger) {
+    Expected<ops::MatMulParams> mp = ops::matmul_integer_params(n);
+    if (!mp || !ops::matmul_integer_tiled_applies(n, *mp, opts)) return;
+    p = ops::matmul_integer_as_conv(*mp);
+  } else {
+    Expected<ops::ConvParams> cp = ops::conv_integer_params(n);
+    if (!cp || !ops::conv_integer_tiled_applies(n, *cp, opts)) return;
+    p = *cp;
+  }
   int64_t mr = ops::conv_integer_block(opts);
   int group = ops::int8_group(opts);
   const ir::Value* w = n.inputs[1];
-  ops::PackedConvInteger packed = ops::pack_conv_integer_weight(n, *p, mr, group);
-  ops::set_packed_weight(n.attrs, ops::conv_integer_layout_name(mr, group), w->type.shape);
+  bool flat = ops::conv_integer_flat(p, group);
+  ops::PackedConvInteger packed = ops::pack_conv_integer_weight(n, p, mr, group, flat);
+  ops::set_packed_weight(n.attrs, ops::conv_integer_layout_name(mr, group, flat), w->type.shape);
   n.inputs[1] = g.add_constant(w->name + "_packed", std::move(packed.weights));
   if (group == 4) n.inputs.push_back(g.add_constant(w->name + "_offsets", std::move(packed.offsets)));
 }
@@ -86,7 +95,7 @@ void pack_weights(ir::Graph& g, const ops::KernelOptions& opts) {
   int64_t nr = ops::register_tile(opts).nr;
   for (const auto& node : g.nodes()) {
     ir::Node& n = *node;
-    if (n.op == ir::OpKind::kConvInteger && !n.attrs.has("packed")) {
+    if ((n.op == ir::OpKind::kConvInteger || n.op == ir::OpKind::kMatMulInteger) && !n.attrs.has("packed")) {
       pack_conv_integer(g, n, opts);
       continue;
     }

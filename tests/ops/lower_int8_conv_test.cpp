@@ -8,7 +8,8 @@
 // weights, nonzero per-channel weight zero points, last tiles of a few
 // positions (channels in the lanes) and the 255 x -128 pattern that saturates
 // a 16-bit pair sum. The NEON paths run under qemu
-// (tests/e2e/test_quantized.py).
+// (tests/e2e/test_quantized.py). MatMulInteger with a constant B runs the same
+// kernel (as a 1x1 conv over A's rows) and is checked the same way.
 #include <algorithm>
 
 #include "../codegen/jit_harness.h"
@@ -32,6 +33,7 @@ struct ConvCase {
   int64_t xz = 0;
   std::vector<int64_t> wz{0};  // one value, or one per output channel
   bool saturate = false;       // x at its maximum, w at its minimum everywhere
+  bool big = false;            // not on the scalar interpreter (slow at this size)
 };
 
 HostTensor from_tensor(const ir::Tensor& t) {
@@ -116,18 +118,68 @@ std::vector<ConvCase> cases() {
   ConvCase g{"7x7 map, weight zero point 3", DType::kU8, DType::kI8, {1, 16, 7, 7}, {8, 16, 1, 1}};
   g.wz = {3};
   v.push_back(g);
+  // im2cols over 512 KB run in chunks of output rows (the last one shorter).
+  ConvCase h{"36x36 map, 3x3 pad 1, 64 channels (chunks of rows)", DType::kU8, DType::kI8, {1, 64, 36, 36}, {4, 64, 3, 3}};
+  h.pads = {1, 1, 1, 1};
+  h.xz = 7;
+  h.big = true;
+  v.push_back(h);
+  ConvCase k{"stem: 7x7 stride 2 pad 3, 3 channels (chunks of rows)", DType::kU8, DType::kI8, {1, 3, 150, 150}, {4, 3, 7, 7}};
+  k.strides = {2, 2};
+  k.pads = {3, 3, 3, 3};
+  k.xz = 128;
+  k.big = true;
+  v.push_back(k);
   return v;
 }
 
-TEST(Int8Conv, TiledKernelIsExactOnEveryPath) {
+// One JIT per x86 CPU the host runs (see the file comment).
+std::vector<std::pair<std::string, std::unique_ptr<codegen::Jit>>> host_jits() {
   std::vector<std::pair<std::string, std::unique_ptr<codegen::Jit>>> jits;
   for (const std::string& cpu : codegen::testing::runnable_x86_cpus({"x86-64-v3"})) {
     Expected<Target> t = parse_target("llvm -mcpu=" + cpu);
-    ASSERT_TRUE(t) << t.status().message();
+    EXPECT_TRUE(t) << t.status().message();
+    if (!t) continue;
     auto jit = codegen::Jit::create(*t);
-    ASSERT_TRUE(jit) << jit.status().message();
-    jits.emplace_back(cpu, std::move(*jit));
+    EXPECT_TRUE(jit) << jit.status().message();
+    if (jit) jits.emplace_back(cpu, std::move(*jit));
   }
+  return jits;
+}
+
+// A one-element or per-channel zero point tensor of type t.
+ir::Tensor zero_points(DType t, const ir::Shape& shape, const std::vector<int64_t>& v) {
+  ir::Tensor z(ir::TensorType{t, shape});
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (t == DType::kU8) z.mutable_data<uint8_t>()[i] = static_cast<uint8_t>(v[i]);
+    else z.mutable_data<int8_t>()[i] = static_cast<int8_t>(v[i]);
+  }
+  return z;
+}
+
+// Packs `node`'s weights for `opts` and checks the tiled kernel against `want`
+// on the interpreters and the JITs of matching vector width.
+void check_tiled(ir::Graph& g, ir::Node& node, const HostTensor& x, const std::vector<double>& want,
+                 const KernelOptions& opts, const std::string& what,
+                 const std::vector<std::pair<std::string, std::unique_ptr<codegen::Jit>>>& jits, bool big = false) {
+  passes::pack_weights(g, opts);
+  ASSERT_TRUE(node.attrs.has("packed")) << what;
+  std::vector<HostTensor> inputs{x};
+  for (size_t i = 1; i < node.inputs.size(); ++i) inputs.push_back(from_tensor(*node.inputs[i]->constant));
+  auto check = [&](const std::vector<double>& got, const std::string& runner) {
+    ASSERT_EQ(got.size(), want.size()) << what << " " << runner;
+    for (size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i], want[i]) << what << " " << runner << ": element " << i;
+  };
+  if (!big) check(run_node(node, inputs, opts, Runner::kInterpreter), "interpreter");
+  check(run_node(node, inputs, opts, Runner::kVectorizedInterpreter), "vectorized interpreter");
+  // JIT on the CPUs whose vectors this tile shape is for (4 lanes: 128-bit code on x86-64-v3).
+  for (auto& [cpu, jit] : jits)
+    if ((opts.f32_lanes == 16) == (cpu == "sapphirerapids"))
+      check(run_node(node, inputs, opts, Runner::kJit, jit.get()), "jit " + cpu);
+}
+
+TEST(Int8Conv, TiledKernelIsExactOnEveryPath) {
+  auto jits = host_jits();
   uint32_t seed = 11;
   for (const ConvCase& c : cases()) {
     HostTensor x = full_range(c.xt, c.x, seed++, c.saturate);
@@ -139,35 +191,63 @@ TEST(Int8Conv, TiledKernelIsExactOnEveryPath) {
         ir::Graph g;
         ir::Value* xv = g.add_input("x", x.type);
         ir::Value* wv = g.add_constant("w", ir::Tensor(w.type, std::vector<uint8_t>(w.bytes.begin(), w.bytes.begin() + w.type.num_bytes())));
-        ir::Tensor xz(ir::TensorType{c.xt, {}});
-        ir::Tensor wz(ir::TensorType{c.wt, c.wz.size() == 1 ? ir::Shape{} : ir::Shape{c.w[0]}});
-        if (c.xt == DType::kU8) xz.mutable_data<uint8_t>()[0] = static_cast<uint8_t>(c.xz);
-        else xz.mutable_data<int8_t>()[0] = static_cast<int8_t>(c.xz);
-        for (size_t i = 0; i < c.wz.size(); ++i) {
-          if (c.wt == DType::kU8) wz.mutable_data<uint8_t>()[i] = static_cast<uint8_t>(c.wz[i]);
-          else wz.mutable_data<int8_t>()[i] = static_cast<int8_t>(c.wz[i]);
-        }
+        ir::Tensor xz = zero_points(c.xt, {}, {c.xz});
+        ir::Tensor wz = zero_points(c.wt, c.wz.size() == 1 ? ir::Shape{} : ir::Shape{c.w[0]}, c.wz);
         ir::Attrs attrs;
         attrs.set("group", c.group).set("strides", c.strides).set("pads", c.pads).set("dilations", c.dil);
         auto node = g.add_node(OpKind::kConvInteger, "conv", {xv, wv, g.add_constant("xz", xz), g.add_constant("wz", wz)},
                                attrs);
         ASSERT_TRUE(node) << node.status().message();
-        passes::pack_weights(g, opts);
-        ASSERT_TRUE((*node)->attrs.has("packed")) << c.name;
-        std::vector<HostTensor> inputs{x};
-        for (size_t i = 1; i < (*node)->inputs.size(); ++i) inputs.push_back(from_tensor(*(*node)->inputs[i]->constant));
-        std::string what = c.name + (dot4 ? " dot4" : " pairs") + " lanes " + std::to_string(opts.f32_lanes);
-        auto check = [&](const std::vector<double>& got, const std::string& runner) {
-          ASSERT_EQ(got.size(), want.size()) << what << " " << runner;
-          for (size_t i = 0; i < got.size(); ++i)
-            ASSERT_EQ(got[i], want[i]) << what << " " << runner << ": element " << i;
-        };
-        check(run_node(**node, inputs, opts, Runner::kInterpreter), "interpreter");
-        check(run_node(**node, inputs, opts, Runner::kVectorizedInterpreter), "vectorized interpreter");
-        // JIT on the CPUs whose vectors this tile shape is for (4 lanes: 128-bit code on x86-64-v3).
-        for (auto& [cpu, jit] : jits)
-          if ((opts.f32_lanes == 16) == (cpu == "sapphirerapids"))
-            check(run_node(**node, inputs, opts, Runner::kJit, jit.get()), "jit " + cpu);
+        check_tiled(g, **node, x, want, opts, c.name + (dot4 ? " dot4" : " pairs") + " lanes " +
+                                                  std::to_string(opts.f32_lanes), jits, c.big);
+      }
+    }
+  }
+}
+
+struct MatMulCase {
+  std::string name;
+  DType at, bt;
+  ir::Shape a;  // [..., M, K] or [K]
+  int64_t n;
+  int64_t az = 0;
+  std::vector<int64_t> bz{0};  // one value, or one per column
+};
+
+// A MatMulInteger with a constant B runs the tiled kernel as a 1x1 conv over A's rows.
+TEST(Int8MatMul, TiledKernelIsExactOnEveryPath) {
+  auto jits = host_jits();
+  std::vector<MatMulCase> cases{
+      {"one row (a classifier), u8 x s8, 21 columns", DType::kU8, DType::kI8, {1, 70}, 21, 131},
+      {"a vector A, s8 x u8, 8 columns", DType::kI8, DType::kU8, {64}, 8, -5, {128}},
+      {"batched rows 2x3, u8 x u8, per-column zero points", DType::kU8, DType::kU8, {2, 3, 13}, 5, 7, {1, 128, 255, 0, 9}},
+      {"50 rows (tiles and a narrow last tile), s8 x s8", DType::kI8, DType::kI8, {50, 36}, 16, 3, {2}},
+  };
+  uint32_t seed = 101;
+  for (const MatMulCase& c : cases) {
+    int64_t k = c.a.back(), rows = ir::TensorType{c.at, c.a}.num_elements() / k;
+    HostTensor a = full_range(c.at, c.a, seed++, false);
+    HostTensor b = full_range(c.bt, {k, c.n}, seed++, false);
+    std::vector<double> want;
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < c.n; ++j) {
+        int64_t acc = 0, bz = c.bz[c.bz.size() == 1 ? 0 : j];
+        for (int64_t i = 0; i < k; ++i)
+          acc += (static_cast<int64_t>(a.get(r * k + i)) - c.az) * (static_cast<int64_t>(b.get(i * c.n + j)) - bz);
+        want.push_back(static_cast<double>(acc));
+      }
+    for (bool dot4 : {true, false}) {
+      for (KernelOptions opts : level3_option_sets()) {
+        opts.int8_dot4 = dot4;
+        ir::Graph g;
+        ir::Value* av = g.add_input("a", a.type);
+        ir::Value* bv = g.add_constant("b", ir::Tensor(b.type, std::vector<uint8_t>(b.bytes.begin(), b.bytes.begin() + b.type.num_bytes())));
+        ir::Tensor az = zero_points(c.at, {}, {c.az});
+        ir::Tensor bz = zero_points(c.bt, c.bz.size() == 1 ? ir::Shape{} : ir::Shape{c.n}, c.bz);
+        auto node = g.add_node(OpKind::kMatMulInteger, "mm", {av, bv, g.add_constant("az", az), g.add_constant("bz", bz)});
+        ASSERT_TRUE(node) << node.status().message();
+        check_tiled(g, **node, a, want, opts, c.name + (dot4 ? " dot4" : " pairs") + " lanes " +
+                                                  std::to_string(opts.f32_lanes), jits);
       }
     }
   }

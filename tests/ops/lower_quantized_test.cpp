@@ -144,6 +144,34 @@ TEST_F(QuantizeTest, RequantizeWithClamp) {
   }
 }
 
+// A Requantize dequantized in place (passes/lower_qdq folds its only user, a
+// DequantizeLinear, into it): float32 (y - z') * s' of the saturated y, for z'
+// equal to and other than the requantizing zero point.
+TEST_F(QuantizeTest, RequantizeDequantizedInPlace) {
+  std::vector<double> accs{-70000, -1, 0, 1, 2, 3, 5, 100, 511, 512, 513, 70000, 2147483647, -2147483647};
+  HostTensor acc = HostTensor::of(DType::kI32, {static_cast<int64_t>(accs.size())}, accs);
+  HostTensor m = HostTensor::of(DType::kF32, {}, {0.25});
+  HostTensor z = HostTensor::of(DType::kU8, {}, {10});
+  ir::Tensor zc(z.type, std::vector<uint8_t>(z.bytes.begin(), z.bytes.begin() + 1));
+  for (int64_t dz : {10, 3}) {
+    for (auto [lo, hi] : {std::pair<int64_t, int64_t>{0, 255}, {10, 40}}) {
+      ir::Attrs attrs;
+      attrs.set("min", lo).set("max", hi).set(kDequantizeScale, 0.3).set(kDequantizeZero, dz);
+      std::vector<ir::Value*> ins{g_.add_input("acc" + std::to_string(count_), acc.type),
+                                  g_.add_input("m" + std::to_string(count_), m.type),
+                                  g_.add_constant("z" + std::to_string(count_), zc)};
+      auto n = g_.add_node(OpKind::kRequantize, "t" + std::to_string(count_++), ins, attrs);
+      ASSERT_TRUE(n) << n.status().message();
+      EXPECT_EQ((*n)->outputs[0]->type.dtype, DType::kF32);
+      std::vector<double> want;
+      for (double a : accs)
+        want.push_back(static_cast<float>(requantize_ref(static_cast<int64_t>(a), 0.25f, 10, lo, hi) - dz) *
+                       static_cast<float>(0.3));
+      check_node_with(**n, {acc, m, z}, want, 0, all_option_sets());
+    }
+  }
+}
+
 TEST_F(QuantizeTest, RejectsBadTypes) {
   ir::Graph g;
   ir::Value* x = g.add_input("x", ir::TensorType{DType::kF32, {4}});

@@ -88,9 +88,8 @@ TEST_F(LowerQdqTest, ConvReluBecomesIntegerConvWithRequantize) {
   quantized_output(m, "r");
   auto g = lowered(m);
   ASSERT_TRUE(g);
-  EXPECT_EQ(op_names(*g),
-            (std::vector<std::string>{"QuantizeLinear", "ConvInteger", "Add", "Requantize", "DequantizeLinear"}))
-      << g->str();
+  // The output's DequantizeLinear folds into the Requantize (dequantized in place).
+  EXPECT_EQ(op_names(*g), (std::vector<std::string>{"QuantizeLinear", "ConvInteger", "Add", "Requantize"})) << g->str();
   const ir::Node* conv = only_node(*g, OpKind::kConvInteger);
   ASSERT_TRUE(conv);
   EXPECT_EQ(conv->name, "conv");
@@ -109,13 +108,16 @@ TEST_F(LowerQdqTest, ConvReluBecomesIntegerConvWithRequantize) {
   for (int c = 0; c < 3; ++c) EXPECT_EQ(mult[c], (0.05f * (0.01f * (c + 1))) / 0.1f) << c;
   EXPECT_EQ(rq->attrs.get_int("min"), 10);
   EXPECT_EQ(rq->attrs.get_int("max"), 255);
+  EXPECT_EQ(rq->attrs.get_float(ops::kDequantizeScale), 0.1f);
+  EXPECT_EQ(rq->attrs.get_int(ops::kDequantizeZero), 10);
+  EXPECT_EQ(rq->outputs[0]->type.str(), "float32[1x3x5x5]");
 
   std::vector<lower::FusedGroup> groups = passes::fuse_elementwise(*g);
   ASSERT_EQ(groups.size(), 2u);  // the quantized input; the layer with the output DequantizeLinear fused
   passes::LayerPrecision p = passes::layer_precision(groups[1], true);
   EXPECT_EQ(p.precision, "int8");
   EXPECT_TRUE(contains(p.reason, "uint8 activations x int8 weights")) << p.reason;
-  EXPECT_TRUE(contains(p.reason, "per-channel scale, activation as a clamp")) << p.reason;
+  EXPECT_TRUE(contains(p.reason, "per-channel scale, activation as a clamp, dequantized in place")) << p.reason;
 }
 
 TEST_F(LowerQdqTest, ClipBoundsAreQuantized) {
@@ -210,8 +212,7 @@ TEST_F(LowerQdqTest, GemmWithTransposedPerChannelWeights) {
   quantized_output(m, "y");
   auto g = lowered(m);
   ASSERT_TRUE(g);
-  EXPECT_EQ(op_names(*g),
-            (std::vector<std::string>{"QuantizeLinear", "MatMulInteger", "Add", "Requantize", "DequantizeLinear"}))
+  EXPECT_EQ(op_names(*g), (std::vector<std::string>{"QuantizeLinear", "MatMulInteger", "Add", "Requantize"}))
       << g->str();
   const ir::Node* mm = only_node(*g, OpKind::kMatMulInteger);
   ASSERT_TRUE(mm);
@@ -317,11 +318,12 @@ TEST_F(LowerQdqTest, ResidualAddJoinsTheConvEpilogue) {
   ASSERT_EQ(groups.size(), 2u) << g->str();
   std::vector<std::string> ops;
   for (const ir::Node* n : groups[1].nodes) ops.push_back(ir::op_name(n->op));
-  EXPECT_EQ(ops, (std::vector<std::string>{"ConvInteger", "Requantize", "DequantizeLinear", "DequantizeLinear", "Add",
-                                           "QuantizeLinear", "DequantizeLinear"}));
+  // The conv's Requantize dequantizes in place (its DequantizeLinear folded).
+  EXPECT_EQ(ops, (std::vector<std::string>{"ConvInteger", "Requantize", "DequantizeLinear", "Add", "QuantizeLinear",
+                                           "DequantizeLinear"}));
   // The shortcut's DequantizeLinear reads the quantized input.
-  EXPECT_EQ(groups[1].nodes[3]->inputs[0], groups[0].result());
-  EXPECT_EQ(groups[1].nodes[4]->inputs[1], groups[1].nodes[3]->outputs[0]);
+  EXPECT_EQ(groups[1].nodes[2]->inputs[0], groups[0].result());
+  EXPECT_EQ(groups[1].nodes[3]->inputs[1], groups[1].nodes[2]->outputs[0]);
 }
 
 TEST_F(LowerQdqTest, FloatModelIsUntouched) {

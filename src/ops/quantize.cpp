@@ -177,8 +177,9 @@ Expr element_quantize(const ir::Node& node, const std::vector<Expr>& out_idx, co
       // (y - z') from r: the zero point z is a constant the pass checked.
       double zq = static_cast<double>(node.inputs[2]->constant->get_i64(0));
       double shift = zq - static_cast<double>(a.get_int(kDequantizeZero));
-      Expr d = saturate(r, lo - zq, hi - zq);
-      if (shift != 0) d = d + kir::make_const(kir::f32(), shift);
+      // Adding the shift also when it is 0 turns a -0.0 from the rounding into
+      // +0.0, as the integer y - z' is (LLVM keeps x + 0.0: no nsz flag).
+      Expr d = saturate(r, lo - zq, hi - zq) + kir::make_const(kir::f32(), shift);
       return kir::call(kir::Intrinsic::kMulRounded,
                        {d, kir::make_const(kir::f32(), a.get_float(kDequantizeScale))});
     }

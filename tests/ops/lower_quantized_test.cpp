@@ -168,6 +168,11 @@ TEST_F(QuantizeTest, RequantizeDequantizedInPlace) {
         want.push_back(static_cast<float>(requantize_ref(static_cast<int64_t>(a), 0.25f, 10, lo, hi) - dz) *
                        static_cast<float>(0.3));
       check_node_with(**n, {acc, m, z}, want, 0, all_option_sets());
+      // y - z' is an integer: a zero is +0.0 (acc -1 rounds to -0.0 first).
+      for (const KernelOptions& opts : all_option_sets())
+        for (Runner r : runners())
+          for (double v : run_node(**n, {acc, m, z}, opts, r))
+            EXPECT_FALSE(v == 0 && std::signbit(v)) << runner_name(r) << " level " << opts.level;
     }
   }
 }

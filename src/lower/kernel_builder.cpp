@@ -60,6 +60,8 @@ Expected<Kernel> build_kernel(const FusedGroup& group, const std::string& name, 
 
   // The epilogue: given the anchor's value at output index idx, apply each
   // later node (binding each node's value with a let) and store the result.
+  // A value that several later nodes read (a diamond: x * erf(x / sqrt2)) is
+  // its let's variable in each: computed once.
   ops::WriteFn write = [&](int output, const std::vector<kir::Expr>& idx, kir::Expr value) -> kir::Stmt {
     KILN_CHECK(output == 0) << "multi-output anchors are not fused";
     std::vector<std::pair<kir::Expr, kir::Expr>> lets;

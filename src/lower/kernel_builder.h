@@ -15,10 +15,10 @@ namespace kiln::lower {
 
 // nodes[0] is the anchor (any op but Reshape); each later node is elementwise
 // at the anchor's output shape and reads external values or the outputs of
-// earlier nodes of the group, each of which has its only user in the group
-// (mostly a chain: each node consumes the previous one's output; a dequantized
-// side input joins before its user, passes/fuse_elementwise). The group's
-// result is the last node's output.
+// earlier nodes of the group, each of which has all its users in the group
+// (a chain, each node consuming the previous one's output, or a diamond such
+// as GELU that reads a value twice; a dequantized side input joins before its
+// user, passes/fuse_elementwise). The group's result is the last node's output.
 struct FusedGroup {
   std::vector<ir::Node*> nodes;
 

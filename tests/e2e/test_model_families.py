@@ -9,6 +9,8 @@ runs with a padded attention mask.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import onnx
 import pytest
@@ -134,3 +136,12 @@ def test_bert_with_padding_matches_onnxruntime(kiln, compiled_family, family_pat
     assert np.abs(unmasked["pooler_output"] - ref["pooler_output"]).max() > 1e-2
     m = kiln.load(str(compiled_family(name, level)), num_threads=1)
     assert_all_close(m.run(padded), ref)
+
+
+@pytest.mark.parametrize("name", ["bert_like", "vit_like"])
+def test_erf_gelu_runs_in_its_matmuls_epilogue(compiled_family, name):
+    """The exported GELU, x * 0.5 * (1 + erf(x / sqrt2)) with x = MatMul + bias, reads x twice
+    (a diamond): it fuses into the MatMul's kernel, x never stored (passes/fuse_elementwise)."""
+    meta = json.loads((compiled_family(name, None) / "model.json").read_text())
+    gelus = [layer["ops"] for layer in meta["layers"] if "Erf" in layer["ops"]]
+    assert gelus and all(ops[0] in ("MatMul", "Gemm") for ops in gelus), gelus

@@ -73,23 +73,88 @@ TEST(FoldScaleIntoConv, LeavesSpatiallyVaryingScale) {
   EXPECT_EQ(g.nodes().size(), 2u);
 }
 
-TEST(Fusion, ChainsElementwiseConsumers) {
+// MatMul+bias -> relu -> {sigmoid(relu), relu + sigmoid(relu)}: relu has two users.
+struct DiamondGraph {
   Graph g;
-  Value* x = g.add_input("x", {DType::kF32, {2, 8}});
-  Value* w = g.add_constant("w", Tensor(ir::TensorType{DType::kF32, {8, 8}}));
-  Value* b = g.add_constant("b", Tensor(ir::TensorType{DType::kF32, {8}}));
-  Value* mm = must(g.add(OpKind::kMatMul, "mm", {x, w}));
-  Value* add = must(g.add(OpKind::kAdd, "bias", {mm, b}));
-  Value* relu = must(g.add(OpKind::kRelu, "relu", {add}));
-  Value* side = must(g.add(OpKind::kSigmoid, "side", {relu}));  // relu has two users
-  Value* sum = must(g.add(OpKind::kAdd, "sum", {relu, side}));
-  g.add_output("y", sum);
+  Value* relu = nullptr;
+  Value* sum = nullptr;
+  DiamondGraph() {
+    Value* x = g.add_input("x", {DType::kF32, {2, 8}});
+    Value* w = g.add_constant("w", Tensor(ir::TensorType{DType::kF32, {8, 8}}));
+    Value* b = g.add_constant("b", Tensor(ir::TensorType{DType::kF32, {8}}));
+    Value* mm = must(g.add(OpKind::kMatMul, "mm", {x, w}));
+    Value* add = must(g.add(OpKind::kAdd, "bias", {mm, b}));
+    relu = must(g.add(OpKind::kRelu, "relu", {add}));
+    Value* side = must(g.add(OpKind::kSigmoid, "side", {relu}));
+    sum = must(g.add(OpKind::kAdd, "sum", {relu, side}));
+    g.add_output("y", sum);
+  }
+};
+
+TEST(Fusion, DiamondsJoinTheGroup) {
+  DiamondGraph d;
+  auto groups = fuse_elementwise(d.g);
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(lower::describe_group(groups[0]), "MatMul+Add+Relu+Sigmoid+Add");
+  EXPECT_EQ(groups[0].result(), d.sum);
+}
+
+TEST(Fusion, ErfGeluFusesIntoItsMatMul) {
+  // x * (1 + erf(x / sqrt2)) * 0.5, x = MatMul + bias (the exported nn.GELU).
+  Graph g;
+  Value* in = g.add_input("in", {DType::kF32, {4, 8}});
+  Value* w = g.add_constant("w", Tensor(ir::TensorType{DType::kF32, {8, 16}}));
+  Value* b = g.add_constant("b", Tensor(ir::TensorType{DType::kF32, {16}}));
+  Value* sqrt2 = g.add_constant("sqrt2", Tensor::from_f32({}, {1.41421356f}));
+  Value* one = g.add_constant("one", Tensor::from_f32({}, {1.0f}));
+  Value* half = g.add_constant("half", Tensor::from_f32({}, {0.5f}));
+  Value* x = must(g.add(OpKind::kAdd, "bias", {must(g.add(OpKind::kMatMul, "mm", {in, w})), b}));
+  Value* erf = must(g.add(OpKind::kErf, "erf", {must(g.add(OpKind::kDiv, "div", {x, sqrt2}))}));
+  Value* y = must(g.add(OpKind::kMul, "mul", {x, must(g.add(OpKind::kAdd, "one_plus", {erf, one}))}));
+  g.add_output("y", must(g.add(OpKind::kMul, "half", {y, half})));
   auto groups = fuse_elementwise(g);
-  // relu has two users, so the first chain ends there; sigmoid's single
-  // user (the sum) joins it as an epilogue that reads relu from memory.
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(lower::describe_group(groups[0]), "MatMul+Add+Div+Erf+Add+Mul+Mul");
+}
+
+TEST(Fusion, ADiamondsMiddleValueThatIsAGraphOutputIsStored) {
+  DiamondGraph d;
+  d.g.add_output("r", d.relu);
+  auto groups = fuse_elementwise(d.g);
+  // relu must be written: its group ends there, and sigmoid's group reads it.
   ASSERT_EQ(groups.size(), 2u);
   EXPECT_EQ(lower::describe_group(groups[0]), "MatMul+Add+Relu");
   EXPECT_EQ(lower::describe_group(groups[1]), "Sigmoid+Add");
+}
+
+TEST(Fusion, ADiamondsMiddleValueWithAnOutsideUserIsStored) {
+  DiamondGraph d;
+  Value* w2 = d.g.add_constant("w2", Tensor(ir::TensorType{DType::kF32, {8, 8}}));
+  d.g.add_output("z", must(d.g.add(OpKind::kMatMul, "mm2", {d.relu, w2})));
+  auto groups = fuse_elementwise(d.g);
+  ASSERT_EQ(groups.size(), 3u);
+  EXPECT_EQ(lower::describe_group(groups[0]), "MatMul+Add+Relu");
+  EXPECT_EQ(lower::describe_group(groups[1]), "Sigmoid+Add");
+  EXPECT_EQ(lower::describe_group(groups[2]), "MatMul");
+}
+
+TEST(Fusion, ANodeReadingAValueComputedAfterTheGroupDoesNotJoinIt) {
+  // s = sigmoid(x); y = s + matmul(relu(s), w): the Add reads s and a value
+  // computed from s outside the group, so it runs after that MatMul.
+  Graph g;
+  Value* x = g.add_input("x", {DType::kF32, {2, 8}});
+  Value* w = g.add_constant("w", Tensor(ir::TensorType{DType::kF32, {8, 8}}));
+  Value* s = must(g.add(OpKind::kSigmoid, "s", {x}));
+  Value* r = must(g.add(OpKind::kRelu, "r", {s}));
+  Value* m = must(g.add(OpKind::kMatMul, "m", {r, w}));
+  Value* y = must(g.add(OpKind::kAdd, "y", {s, m}));
+  g.add_output("y", y);
+  auto groups = fuse_elementwise(g);
+  ASSERT_EQ(groups.size(), 3u);
+  EXPECT_EQ(lower::describe_group(groups[0]), "Sigmoid");
+  EXPECT_EQ(lower::describe_group(groups[1]), "Relu");
+  EXPECT_EQ(lower::describe_group(groups[2]), "MatMul+Add");
+  EXPECT_EQ(groups[2].result(), y);
 }
 
 TEST(Fusion, DequantizedSideInputsJoinTheirUsersGroup) {

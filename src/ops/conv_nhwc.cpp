@@ -16,7 +16,10 @@ RegisterTile nhwc_conv_tile(const ConvParams& p, const KernelOptions& opts) {
   // lockstep. At a multiple of 4 KiB apart they all map to one L1 set, which
   // holds 8 lines on the cores kiln targets: more rows than that evict each
   // other at every step (ResNet-50's 1024-channel 1x1 convs ran at 75 % of the
-  // speed of 1000-channel ones). Then the tile has 8 rows.
+  // speed of 1000-channel ones, Zen4). Then the tile has 8 rows. (On a 12-way
+  // L1 14 rows are faster; copying the rows of a 1x1 conv's GEMM to spread
+  // them over the sets, per work item, cost more than it gained:
+  // docs/performance.md.)
   int64_t stride_bytes = (conv_is_flat(p) ? 1 : p.sw) * p.c * 4;
   if (tile.mr > 8 && stride_bytes % 4096 == 0) tile.mr = 8;
   return tile;

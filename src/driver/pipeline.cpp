@@ -104,7 +104,8 @@ Expected<codegen::ModelPlan> lower_graph(const ir::Graph& g, const ops::KernelOp
     KernelSummary summary{name, {}, {}, ops::is_channels_last(*groups[i].anchor()) ? "NHWC" : "",
                           precision.precision, precision.reason, {}};
     std::optional<ops::PackedWeight> packed = ops::packed_weight(*groups[i].anchor());
-    if (packed && groups[i].anchor()->op == ir::OpKind::kConvInteger)
+    if (packed && (groups[i].anchor()->op == ir::OpKind::kConvInteger ||
+                   groups[i].anchor()->op == ir::OpKind::kMatMulInteger))
       summary.strategy = ops::conv_integer_strategy(*packed);
     if (packed && ops::winograd_tile(*packed) > 0)
       summary.strategy = "Winograd F(" + std::to_string(ops::winograd_tile(*packed)) + "x" +

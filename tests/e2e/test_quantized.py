@@ -142,9 +142,9 @@ def test_layers_report_precision(compiled_quantized, name):
     floats = [layer for layer in layers if layer["ops"][0] in ("Conv", "MatMul")]
     assert all(layer["precision"] == "fp32" and "depthwise" in layer["precision_reason"] for layer in floats)
     assert bool(floats) == (name == "mobilenetv2_like_qdq"), floats
-    # The int8 convs name their register-tile kernel.
-    convs = [layer for layer in integer if layer["ops"][0] == "ConvInteger"]
-    assert all("int8 register tiles" in layer["strategy"] for layer in convs), convs
+    # The int8 convs and the MatMulIntegers (constant weights here) name their
+    # register-tile kernel.
+    assert all("int8 register tiles" in layer["strategy"] for layer in integer), integer
     text = harness.run_cli(["inspect", out]).stdout
     assert "precision" in text and "int8" in text
     assert integer[0]["kernel"] in text and integer[0]["precision_reason"] in text, text

@@ -147,6 +147,11 @@ std::vector<std::pair<std::string, std::unique_ptr<codegen::Jit>>> host_jits() {
   return jits;
 }
 
+// `h` as a constant tensor (without the harness's 64 slack bytes).
+ir::Tensor constant_of(const HostTensor& h) {
+  return ir::Tensor(h.type, std::vector<uint8_t>(h.bytes.begin(), h.bytes.begin() + h.type.num_bytes()));
+}
+
 // A one-element or per-channel zero point tensor of type t.
 ir::Tensor zero_points(DType t, const ir::Shape& shape, const std::vector<int64_t>& v) {
   ir::Tensor z(ir::TensorType{t, shape});
@@ -190,7 +195,7 @@ TEST(Int8Conv, TiledKernelIsExactOnEveryPath) {
         opts.int8_dot4 = dot4;
         ir::Graph g;
         ir::Value* xv = g.add_input("x", x.type);
-        ir::Value* wv = g.add_constant("w", ir::Tensor(w.type, std::vector<uint8_t>(w.bytes.begin(), w.bytes.begin() + w.type.num_bytes())));
+        ir::Value* wv = g.add_constant("w", constant_of(w));
         ir::Tensor xz = zero_points(c.xt, {}, {c.xz});
         ir::Tensor wz = zero_points(c.wt, c.wz.size() == 1 ? ir::Shape{} : ir::Shape{c.w[0]}, c.wz);
         ir::Attrs attrs;
@@ -241,7 +246,7 @@ TEST(Int8MatMul, TiledKernelIsExactOnEveryPath) {
         opts.int8_dot4 = dot4;
         ir::Graph g;
         ir::Value* av = g.add_input("a", a.type);
-        ir::Value* bv = g.add_constant("b", ir::Tensor(b.type, std::vector<uint8_t>(b.bytes.begin(), b.bytes.begin() + b.type.num_bytes())));
+        ir::Value* bv = g.add_constant("b", constant_of(b));
         ir::Tensor az = zero_points(c.at, {}, {c.az});
         ir::Tensor bz = zero_points(c.bt, c.bz.size() == 1 ? ir::Shape{} : ir::Shape{c.n}, c.bz);
         auto node = g.add_node(OpKind::kMatMulInteger, "mm", {av, bv, g.add_constant("az", az), g.add_constant("bz", bz)});

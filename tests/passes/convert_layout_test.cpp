@@ -170,6 +170,33 @@ TEST(ConvertLayout, AnNchwOperandCostsOneTranspose) {
   EXPECT_EQ(count(g, OpKind::kTranspose), 3) << g.str();  // x, skip, conv2's output
 }
 
+TEST(ConvertLayout, ConvsFedByAnNchwInt8ConvStayNchw) {
+  // A quantized MobileNetV2 block after lower_qdq: an int8 1x1 conv (no NHWC
+  // kernel) feeds an fp32 depthwise conv and its 1x1 projection. In NHWC they
+  // would cost a Transpose of the int8 conv's output, for one stretch only.
+  Graph g;
+  Value* x = g.add_input("x", {DType::kU8, {1, 4, 6, 6}});
+  Value* w = g.add_constant("expand_w", Tensor(ir::TensorType{DType::kI8, {8, 4, 1, 1}}, std::vector<uint8_t>(32, 1)));
+  Value* xz = g.add_constant("x_zero", Tensor(ir::TensorType{DType::kU8, {}}, std::vector<uint8_t>{128}));
+  Value* wz = g.add_constant("w_zero", Tensor(ir::TensorType{DType::kI8, {}}, std::vector<uint8_t>{0}));
+  Value* acc = must(g.add(OpKind::kConvInteger, "expand", {x, w, xz, wz}, Attrs().set("pads", Ints(4, 0))));
+  Value* f = must(g.add(OpKind::kCast, "to_float", {acc}, Attrs().set("to", int64_t(DType::kF32))));
+  Value* dw = conv(g, "dw", must(g.add(OpKind::kRelu, "relu", {f})), 8, 8, 3, 8);
+  g.add_output("y", conv(g, "project", dw, 8, 4, 1));
+  run(g);
+  EXPECT_EQ(count(g, OpKind::kTranspose), 0) << g.str();
+  EXPECT_FALSE(ops::is_channels_last(*find(g, "dw")));
+  EXPECT_FALSE(ops::is_channels_last(*find(g, "project")));
+
+  // The same convs on a float input move to NHWC.
+  Graph h;
+  Value* y = h.add_input("x", {DType::kF32, {1, 8, 6, 6}});
+  h.add_output("y", conv(h, "project", conv(h, "dw", y, 8, 8, 3, 8), 8, 4, 1));
+  run(h);
+  EXPECT_TRUE(ops::is_channels_last(*find(h, "dw")));
+  EXPECT_TRUE(ops::is_channels_last(*find(h, "project")));
+}
+
 TEST(ConvertLayout, NchwStretchBetweenNhwcValuesMovesToNhwc) {
   // ConvTranspose(kernel 2, stride 2) as the frontend imports it: a MatMul over
   // NHWC rows, the tiles placed by a 6-D Transpose, a bias Add; then a skip Concat.

@@ -116,34 +116,44 @@ ir::Tensor pack_winograd_weight(const ir::Tensor& w, int64_t nr, const WinogradT
 
 namespace {
 
-// The selection's cost model, in multiply-adds' time (docs/performance.md
-// "Winograd"). Fitted to ResNet-50's 3x3 layers at level 4, NHWC, 1 thread
-// on an AVX-512 Xeon (two FMA pipes, 16 lanes):
-//  - direct conv: its multiplies, at 87% of the batched GEMMs' rate (the
-//    level-3 kernel streams its weights under its compute);
-//  - Winograd F(m x m): the batched GEMMs' multiplies (output channels
-//    padded to nr), plus the transforms at kTransformCost per element of V
-//    and M, plus reading U once: it is constant, so cold in the caches at each
-//    run (a network's weights outgrow them), streamed at
-//    kStreamBytesPerCycle while two FMA pipes do 2 x f32_lanes multiplies a
-//    cycle; the next panel is prefetched but few tiles cannot hide it.
-// Measured (ms): 64 ch at 56x56: F(4x4) 0.47, F(2x2) 0.74, direct 1.10;
-// 128 at 28x28: 0.46, 0.68, 1.10; 256 at 14x14: 0.84-1.0, 0.75, 1.12;
-// 512 at 7x7: 2.7, 1.6, 1.34. The model ranks each layer's three the same.
+// The selection's cost model, in cycles of one core (docs/performance.md
+// "Winograd"). A network's weights outgrow the caches, so each run reads a
+// conv's constant weights (U for Winograd) from memory once.
+//  - Winograd F(m x m): the batched GEMMs' multiplies (output channels padded
+//    to nr) at two FMA pipes of f32_lanes; the transforms at
+//    kTransformCycles per element of V and M (measured the same per element
+//    at 8 and 16 lanes: they are loads, stores and adds); U streamed at
+//    kStreamBytesPerCycle (its next panel is prefetched, but as few tiles
+//    read it, the stream outlasts the multiplies).
+//  - Direct: kDirectCost x its multiplies at the same rate, plus half its
+//    weights' stream (the level-3 kernels prefetch theirs under more work).
+// Fitted on an Intel AVX-512 Xeon at 16 and at 8 lanes (x86-64-v3), ResNet-50
+// at level 4, NHWC, 1 thread, per-layer medians in ms (direct, F(4x4), F(2x2)):
+//   channels, size     16 lanes           8 lanes
+//   64 at 56x56        1.10 0.47 0.74     2.0  0.76 1.25
+//   128 at 28x28       1.10 0.46 0.68     2.0  0.75 1.04
+//   256 at 14x14       1.12 0.90 0.75     2.24 1.25 1.2
+//   512 at 7x7         1.34 2.7  1.6      2.9  2.35 2.05
+// The model picks the fastest of each row and predicts the 16-lane times within 10%.
 constexpr double kDirectCost = 1.15;
-constexpr double kTransformCost = 24;
+constexpr double kDirectStreamShare = 0.5;
+constexpr double kTransformCycles = 0.75;
 constexpr double kStreamBytesPerCycle = 4;
 
-double direct_cost(const ConvParams& p) {
-  return kDirectCost * double(p.n) * p.oh * p.ow * p.m * p.c * 9;
+double fma_per_cycle(const KernelOptions& opts) { return 2.0 * opts.f32_lanes; }
+
+double direct_cycles(const ConvParams& p, const KernelOptions& opts) {
+  double weights = double(p.m) * p.c * 9;
+  return kDirectCost * weights * p.n * p.oh * p.ow / fma_per_cycle(opts) +
+         kDirectStreamShare * weights * sizeof(float) / kStreamBytesPerCycle;
 }
 
-double winograd_cost(const ConvParams& p, const WinogradTransform& t, const KernelOptions& opts) {
+double winograd_cycles(const ConvParams& p, const WinogradTransform& t, const KernelOptions& opts) {
   int64_t nr = register_tile(opts).nr, kp = (p.m + nr - 1) / nr * nr;
   double tiles = double(p.n) * ((p.oh + t.m - 1) / t.m) * ((p.ow + t.m - 1) / t.m);
   double points = double(t.alpha) * t.alpha;
-  double per_u_float = 2.0 * opts.f32_lanes * sizeof(float) / kStreamBytesPerCycle;
-  return points * (tiles * p.c * kp + kTransformCost * tiles * (p.c + kp) + per_u_float * p.c * kp);
+  return points * (tiles * p.c * kp / fma_per_cycle(opts) + kTransformCycles * tiles * (p.c + kp) +
+                   double(p.c) * kp * sizeof(float) / kStreamBytesPerCycle);
 }
 
 }  // namespace
@@ -158,10 +168,10 @@ int conv_winograd_tile(const ir::Node& node, const ConvParams& p, const KernelOp
         << node.label() << ": " << kWinogradTileAttr << " " << m << " is not 0, 2 or 4";
     return static_cast<int>(m);
   }
-  double best = direct_cost(p);
+  double best = direct_cycles(p, opts);
   int tile = 0;
   for (int m : {4, 2}) {
-    double cost = winograd_cost(p, winograd_transform(m), opts);
+    double cost = winograd_cycles(p, winograd_transform(m), opts);
     if (cost < best) best = cost, tile = m;
   }
   return tile;

@@ -116,8 +116,8 @@ ir::Tensor pack_winograd_weight(const ir::Tensor& w, int64_t nr, const WinogradT
 
 namespace {
 
-// The selection's cost model, in cycles of one core (docs/performance.md
-// "Winograd"). A network's weights outgrow the caches, so each run reads a
+// The selection's cost model, in cycles of one core (docs/performance.md, at
+// the top). A network's weights outgrow the caches, so each run reads a
 // conv's constant weights (U for Winograd) from memory once.
 //  - Winograd F(m x m): the batched GEMMs' multiplies (output channels padded
 //    to nr) at two FMA pipes of f32_lanes; the transforms at
@@ -134,7 +134,8 @@ namespace {
 //   128 at 28x28       1.10 0.46 0.68     2.0  0.75 1.04
 //   256 at 14x14       1.12 0.90 0.75     2.24 1.25 1.2
 //   512 at 7x7         1.34 2.7  1.6      2.9  2.35 2.05
-// The model picks the fastest of each row and predicts the 16-lane times within 10%.
+// The model picks the fastest of each row at both widths, and its 16-lane
+// cycles are these times at one clock rate (3.9 GHz) within 7%.
 constexpr double kDirectCost = 1.15;
 constexpr double kDirectStreamShare = 0.5;
 constexpr double kTransformCycles = 0.75;

@@ -34,9 +34,29 @@ const WinogradTransform& winograd_f4x4_3x3() {
   return t;
 }
 
+const WinogradTransform& winograd_f2x2_3x3() {
+  // Lavin & Gray's F(2, 3) on the points 0, 1, -1, infinity.
+  static const WinogradTransform t = [] {
+    WinogradTransform w;
+    w.m = 2, w.r = 3, w.alpha = 4;
+    w.at = {1, 1, 1,  0,
+            0, 1, -1, -1};
+    w.g = {1,   0,    0,
+           0.5, 0.5,  0.5,
+           0.5, -0.5, 0.5,
+           0,   0,    1};
+    w.bt = {1, 0,  -1, 0,
+            0, 1,  1,  0,
+            0, -1, 1,  0,
+            0, 1,  0,  -1};
+    return w;
+  }();
+  return t;
+}
+
 const WinogradTransform& winograd_transform(int m) {
-  KILN_CHECK(m == 4) << "no Winograd transform F(" << m << "x" << m << ", 3x3)";
-  return winograd_f4x4_3x3();
+  KILN_CHECK(m == 2 || m == 4) << "no Winograd transform F(" << m << "x" << m << ", 3x3)";
+  return m == 2 ? winograd_f2x2_3x3() : winograd_f4x4_3x3();
 }
 
 namespace {
@@ -94,23 +114,68 @@ ir::Tensor pack_winograd_weight(const ir::Tensor& w, int64_t nr, const WinogradT
   return out;
 }
 
-bool conv_winograd_applies(const ir::Node& node, const ConvParams& p, const KernelOptions& opts) {
-  if (opts.level < 4 || opts.f32_lanes < 4 || node.inputs[0]->type.dtype != DType::kF32) return false;
-  if (p.kh != 3 || p.kw != 3 || p.sh != 1 || p.sw != 1 || p.dh != 1 || p.dw != 1 || p.group != 1) return false;
-  std::optional<PackedWeight> packed = packed_weight(node);
-  if (packed && winograd_tile(*packed) == 0) return false;
-  // Measured single layers, level 4 vs the level-3 direct kernel, 1 thread
-  // (docs/performance.md "Method"): 16 channels gain nothing (the transforms
-  // cost as much as the multiplies saved), 24 gain ~25%, 64 and more ~45-60%.
-  // U is alpha^2 / 9 = 4x the direct weights and is read once per point for
-  // all tiles, so few tiles lose: one tile (outputs up to 4x4) up to 2.5x at
-  // 512 channels; 2x2 tiles (5x5 to 8x8, ResNet's last stage) gained ~25% over
-  // the Zen4-era direct kernel but lose 1.6-1.9x (512 at 7x7, NCHW and NHWC,
-  // Intel AVX-512 host) to the sliding-order direct kernel; 4x4 tiles (256 at
-  // 14x14) still gain ~30%. So: at least 3x3 tiles.
-  const WinogradTransform& t = winograd_f4x4_3x3();
-  int64_t tiles = p.n * ((p.oh + t.m - 1) / t.m) * ((p.ow + t.m - 1) / t.m);
-  return p.c >= 24 && p.m >= 24 && tiles >= 9;
+namespace {
+
+// The selection's cost model, in cycles of one core (docs/performance.md, at
+// the top). A network's weights outgrow the caches, so each run reads a
+// conv's constant weights (U for Winograd) from memory once.
+//  - Winograd F(m x m): the batched GEMMs' multiplies (output channels padded
+//    to nr) at two FMA pipes of f32_lanes; the transforms at
+//    kTransformCycles per element of V and M (measured the same per element
+//    at 8 and 16 lanes: they are loads, stores and adds); U streamed at
+//    kStreamBytesPerCycle (its next panel is prefetched, but as few tiles
+//    read it, the stream outlasts the multiplies).
+//  - Direct: kDirectCost x its multiplies at the same rate, plus half its
+//    weights' stream (the level-3 kernels prefetch theirs under more work).
+// Fitted on an Intel AVX-512 Xeon at 16 and at 8 lanes (x86-64-v3), ResNet-50
+// at level 4, NHWC, 1 thread, per-layer medians in ms (direct, F(4x4), F(2x2)):
+//   channels, size     16 lanes           8 lanes
+//   64 at 56x56        1.10 0.47 0.74     2.0  0.76 1.25
+//   128 at 28x28       1.10 0.46 0.68     2.0  0.75 1.04
+//   256 at 14x14       1.12 0.90 0.75     2.24 1.25 1.2
+//   512 at 7x7         1.34 2.7  1.6      2.9  2.35 2.05
+// The model picks the fastest of each row at both widths, and its 16-lane
+// cycles are these times at one clock rate (3.9 GHz) within 7%.
+constexpr double kDirectCost = 1.15;
+constexpr double kDirectStreamShare = 0.5;
+constexpr double kTransformCycles = 0.75;
+constexpr double kStreamBytesPerCycle = 4;
+
+double fma_per_cycle(const KernelOptions& opts) { return 2.0 * opts.f32_lanes; }
+
+double direct_cycles(const ConvParams& p, const KernelOptions& opts) {
+  double weights = double(p.m) * p.c * 9;
+  return kDirectCost * weights * p.n * p.oh * p.ow / fma_per_cycle(opts) +
+         kDirectStreamShare * weights * sizeof(float) / kStreamBytesPerCycle;
+}
+
+double winograd_cycles(const ConvParams& p, const WinogradTransform& t, const KernelOptions& opts) {
+  int64_t nr = register_tile(opts).nr, kp = (p.m + nr - 1) / nr * nr;
+  double tiles = double(p.n) * ((p.oh + t.m - 1) / t.m) * ((p.ow + t.m - 1) / t.m);
+  double points = double(t.alpha) * t.alpha;
+  return points * (tiles * p.c * kp / fma_per_cycle(opts) + kTransformCycles * tiles * (p.c + kp) +
+                   double(p.c) * kp * sizeof(float) / kStreamBytesPerCycle);
+}
+
+}  // namespace
+
+int conv_winograd_tile(const ir::Node& node, const ConvParams& p, const KernelOptions& opts) {
+  if (opts.level < 4 || opts.f32_lanes < 4 || node.inputs[0]->type.dtype != DType::kF32) return 0;
+  if (p.kh != 3 || p.kw != 3 || p.sh != 1 || p.sw != 1 || p.dh != 1 || p.dw != 1 || p.group != 1) return 0;
+  if (std::optional<PackedWeight> packed = packed_weight(node)) return winograd_tile(*packed);
+  if (node.attrs.has(kWinogradTileAttr)) {
+    int64_t m = node.attrs.get_int(kWinogradTileAttr, 0);
+    KILN_CHECK(m == 0 || m == 2 || m == 4)
+        << node.label() << ": " << kWinogradTileAttr << " " << m << " is not 0, 2 or 4";
+    return static_cast<int>(m);
+  }
+  double best = direct_cycles(p, opts);
+  int tile = 0;
+  for (int m : {4, 2}) {
+    double cost = winograd_cycles(p, winograd_transform(m), opts);
+    if (cost < best) best = cost, tile = m;
+  }
+  return tile;
 }
 
 }  // namespace kiln::ops

@@ -36,9 +36,14 @@ struct WinogradTransform {
 // (Barabasz et al., "Error analysis and improving the accuracy of Winograd
 // convolution for deep neural networks", 2020).
 const WinogradTransform& winograd_f4x4_3x3();
-// The transform for output tile m (4 is the one there is: F(6x6, 3x3) on
-// 0, +-1, +-1/2, +-2 measured no faster on ResNet's 56x56 and 28x28 layers,
-// which are not multiples of 6, with 4-5x the fp32 error).
+// F(2x2, 3x3) on 0, 1, -1 and infinity (Lavin & Gray): 16 points instead of
+// 36, so U is 16/9 of the direct weights instead of 4x, for 2.25x fewer
+// multiplies than a direct conv instead of 4x; its coefficients are 0, +-1
+// and 1/2, so its fp32 error is below F(4x4)'s.
+const WinogradTransform& winograd_f2x2_3x3();
+// The transform for output tile m, 2 or 4 (F(6x6, 3x3) on 0, +-1, +-1/2,
+// +-2 measured no faster on ResNet's 56x56 and 28x28 layers, which are not
+// multiples of 6, with 4-5x the fp32 error).
 const WinogradTransform& winograd_transform(int m);
 
 // Packed Winograd weights (input 1 of a Conv; see weight_layout.h for the
@@ -57,10 +62,17 @@ ir::Tensor pack_winograd_weight(const ir::Tensor& w, int64_t nr, const WinogradT
 // Schedule knob (an int attribute of the Conv; unset: chosen from the
 // sizes, see conv_winograd.cpp): tiles per block, the three phases run block by block.
 inline constexpr const char* kWinogradBlockAttr = "winograd_block";
+// Schedule knob (an int attribute of the Conv, 0, 2 or 4; unset: the cost
+// model's choice, see conv_winograd_tile): the output tile of a
+// Winograd-eligible conv, 0 for the direct kernels.
+inline constexpr const char* kWinogradTileAttr = "winograd_tile";
 
-// Whether a Conv takes the Winograd path at these options (level 4, f32,
-// 3x3, stride 1, dilation 1, one group, enough channels and tiles: see the
-// rule in winograd.cpp). The weights must also be constant (pack_weights).
-bool conv_winograd_applies(const ir::Node& node, const ConvParams& p, const KernelOptions& opts);
+// The Winograd output tile a Conv takes at these options: 4 (F(4x4, 3x3)),
+// 2 (F(2x2, 3x3)) or 0 (not Winograd: the direct kernels). Level 4, f32,
+// 3x3, stride 1, dilation 1, one group, then whichever of the three a cost
+// model of multiplies, transforms and streaming U from memory says is
+// cheapest (winograd.cpp) unless kWinogradTileAttr says; the tile of
+// already-packed weights. The weights must also be constant (pack_weights).
+int conv_winograd_tile(const ir::Node& node, const ConvParams& p, const KernelOptions& opts);
 
 }  // namespace kiln::ops

@@ -55,9 +55,10 @@ void pack_channels_last(ir::Graph& g, ir::Node& n, const ops::KernelOptions& opt
 bool pack_winograd(ir::Graph& g, ir::Node& n, const ops::KernelOptions& opts) {
   if (n.op != ir::OpKind::kConv) return false;
   Expected<ops::ConvParams> p = ops::conv_params(n);
-  if (!p || !ops::conv_winograd_applies(n, *p, opts)) return false;
+  int tile = p ? ops::conv_winograd_tile(n, *p, opts) : 0;
+  if (tile == 0) return false;
   const ir::Value* w = n.inputs[1];
-  const ops::WinogradTransform& t = ops::winograd_f4x4_3x3();
+  const ops::WinogradTransform& t = ops::winograd_transform(tile);
   int64_t nr = ops::register_tile(opts).nr;
   ir::Tensor packed = ops::pack_winograd_weight(*w->constant, nr, t);
   ops::set_packed_weight(n.attrs, ops::winograd_layout_name(nr, t.m), w->type.shape);

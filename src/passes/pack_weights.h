@@ -12,8 +12,9 @@ namespace kiln::passes {
 // Leaves: every f32 Conv and MatMul that takes the tiled level-3 path at `opts`
 // (except 1x1 convs that run as row GEMMs on plain OIHW weights) and whose weight (input 1; for MatMul a 2-D B) is a constant reads a new
 // constant in the layout named by its "packed" attribute ("ohwi<nr>o",
-// "kn<nr>n"; ops/weight_layout.h; at level 4, Winograd-eligible convs get
-// "winograd_poi<nr>o_f4", ops/winograd.h), with the logical shape in "packed_shape".
+// "kn<nr>n"; ops/weight_layout.h; at level 4, convs that take Winograd get
+// "winograd_poi<nr>o_f<m>" for the tile m that ops::conv_winograd_tile picks,
+// ops/winograd.h), with the logical shape in "packed_shape".
 // Nodes with layout="NHWC" (passes/convert_layout) get the layouts of the NHWC
 // kernels instead: "ohwi<nr>o" for Conv and ConvTranspose, "chw<lanes>c" for
 // depthwise Conv (ops/weight_layout.h).

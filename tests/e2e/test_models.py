@@ -260,6 +260,51 @@ def test_level4_model_json_names_winograd_layers(compiled, name):
     assert not any("Winograd" in l["strategy"] for l in level3["layers"])
 
 
+def _two_tile_model(path):
+    """64 channels at 28x28 (3x3 + ReLU: Winograd F(4x4)), a strided 1x1 to 256 channels at
+    14x14, then 3x3 + bias + residual Add + ReLU there (F(2x2): U at 36 points costs more to
+    stream than its multiplies save, ops/winograd.cpp)."""
+    from onnx import TensorProto, helper, numpy_helper  # noqa: PLC0415
+
+    rng = np.random.default_rng(5)
+
+    def weight(name, shape):
+        fan_in = shape[1] * shape[2] * shape[3]
+        return numpy_helper.from_array((rng.standard_normal(shape) * np.sqrt(2 / fan_in)).astype(np.float32), name)
+
+    inits = [weight("w1", [64, 64, 3, 3]), weight("w2", [256, 64, 1, 1]), weight("w3", [256, 256, 3, 3]),
+             numpy_helper.from_array(rng.standard_normal(256).astype(np.float32) * 0.1, "b3")]
+    nodes = [helper.make_node("Conv", ["x", "w1"], ["c1"], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c1"], ["r1"]),
+             helper.make_node("Conv", ["r1", "w2"], ["c2"], strides=[2, 2]),
+             helper.make_node("Conv", ["c2", "w3", "b3"], ["c3"], pads=[1, 1, 1, 1]),
+             helper.make_node("Add", ["c3", "c2"], ["s"]),
+             helper.make_node("Relu", ["s"], ["y"])]
+    graph = helper.make_graph(nodes, "two_tiles",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 64, 28, 28])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 256, 14, 14])], inits)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    return {"x": np.maximum(rng.standard_normal((1, 64, 28, 28)), 0).astype(np.float32)}
+
+
+@pytest.mark.parametrize("layout", ["NCHW", "NHWC"])
+def test_level4_winograd_tiles_match_onnxruntime(kiln_bin, tmp_path, layout):
+    """Level 4 picks the Winograd tile per layer (F(4x4) and F(2x2) in one model), names it in
+    model.json, and matches ONNX Runtime in both layouts, with the fused residual epilogue."""
+    path = tmp_path / "two_tiles.onnx"
+    inputs = _two_tile_model(path)
+    out = tmp_path / "out"
+    extra = ["--layout", layout] if layout != "NCHW" else []
+    check_compiled(compile_model(path, out, level=4, extra=extra), out)
+    meta = json.loads((out / "model.json").read_text())
+    strategies = [l["strategy"] for l in meta["layers"] if l["ops"][0] == "Conv"]
+    assert sum("Winograd F(4x4, 3x3)" in s for s in strategies) == 1, strategies
+    assert sum("Winograd F(2x2, 3x3)" in s for s in strategies) == 1, strategies
+    proc, got = harness.run_npy(out, inputs, tmp_path)
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    assert_all_close(got, run_ort(path, inputs))
+
+
 @pytest.mark.parametrize("name", ["small_cnn", "resnet18_like"])
 def test_model_so_needs_only_libc(compiled, name):
     so = compiled(name, 3) / "model.so"

@@ -1,4 +1,4 @@
-// Level-4 Winograd F(4x4, 3x3) convolution (ops/winograd.cpp, ops/conv_winograd.cpp):
+// Level-4 Winograd F(2x2, 3x3) and F(4x4, 3x3) convolution (ops/winograd.cpp, ops/conv_winograd.cpp):
 // the transform identity in exact arithmetic, the compile-time weight
 // transform, and the lowered kernel against a direct double-precision conv
 // at the AVX2, AVX-512 and NEON tile shapes (odd sizes, borders, pads,
@@ -36,54 +36,61 @@ std::vector<double> winograd_1d(const WinogradTransform& t, const std::vector<do
   return y;
 }
 
-TEST(WinogradTransformTest, F4x4Is1DCorrelation) {
-  const WinogradTransform& t = winograd_f4x4_3x3();
-  ASSERT_EQ(t.m, 4);
-  ASSERT_EQ(t.alpha, 6);
-  std::mt19937 gen(7);
-  std::uniform_real_distribution<double> dist(-1, 1);
-  // Basis vectors (exactness of every coefficient) and random rows.
-  for (int trial = 0; trial < 6 * 3 + 20; ++trial) {
-    std::vector<double> d(t.alpha), g(t.r);
-    if (trial < 18) {
-      d[trial / 3] = 1, g[trial % 3] = 1;
-    } else {
-      for (double& x : d) x = dist(gen);
-      for (double& x : g) x = dist(gen);
-    }
-    std::vector<double> y = winograd_1d(t, d, g);
-    for (int i = 0; i < t.m; ++i) {
-      double want = d[i] * g[0] + d[i + 1] * g[1] + d[i + 2] * g[2];
-      EXPECT_NEAR(y[i], want, 1e-14) << "trial " << trial << " output " << i;
+TEST(WinogradTransformTest, Is1DCorrelation) {
+  for (int tile : {2, 4}) {
+    const WinogradTransform& t = winograd_transform(tile);
+    ASSERT_EQ(t.m, tile);
+    ASSERT_EQ(t.alpha, tile + 2);
+    std::mt19937 gen(7);
+    std::uniform_real_distribution<double> dist(-1, 1);
+    // Basis vectors (exactness of every coefficient) and random rows.
+    int basis = t.alpha * t.r;
+    for (int trial = 0; trial < basis + 20; ++trial) {
+      std::vector<double> d(t.alpha), g(t.r);
+      if (trial < basis) {
+        d[trial / 3] = 1, g[trial % 3] = 1;
+      } else {
+        for (double& x : d) x = dist(gen);
+        for (double& x : g) x = dist(gen);
+      }
+      std::vector<double> y = winograd_1d(t, d, g);
+      for (int i = 0; i < t.m; ++i) {
+        double want = d[i] * g[0] + d[i + 1] * g[1] + d[i + 2] * g[2];
+        EXPECT_NEAR(y[i], want, 1e-14) << "F(" << tile << ") trial " << trial << " output " << i;
+      }
     }
   }
 }
 
 TEST(WinogradTransformTest, PackedWeightsAreGgGtInPanels) {
-  const WinogradTransform& t = winograd_f4x4_3x3();
-  int64_t k_count = 5, c_count = 3, nr = 4;  // two panels, the second padded
-  std::vector<float> wv(k_count * c_count * 9);
-  std::mt19937 gen(3);
-  std::uniform_real_distribution<float> dist(-1, 1);
-  for (float& x : wv) x = dist(gen);
-  ir::Tensor w = ir::Tensor::from_f32({k_count, c_count, 3, 3}, wv);
-  ir::Tensor u = pack_winograd_weight(w, nr, t);
-  ASSERT_EQ(u.type().shape, (ir::Shape{36, 2, c_count, nr}));
-  PackedWeight pw{winograd_layout_name(nr, 4), nr, {k_count, c_count, 3, 3}};
-  EXPECT_EQ(winograd_tile(pw), 4);
-  EXPECT_EQ(packed_winograd_shape(pw), u.type().shape);
-  const float* up = u.data<float>();
-  for (int64_t k = 0; k < 2 * nr; ++k)
-    for (int64_t c = 0; c < c_count; ++c)
-      for (int i = 0; i < 6; ++i)
-        for (int j = 0; j < 6; ++j) {
-          double want = 0;
-          if (k < k_count)
-            for (int a = 0; a < 3; ++a)
-              for (int b = 0; b < 3; ++b) want += t.g_at(i, a) * wv[((k * c_count + c) * 3 + a) * 3 + b] * t.g_at(j, b);
-          float got = up[(((i * 6 + j) * 2 + k / nr) * c_count + c) * nr + k % nr];
-          EXPECT_NEAR(got, want, 1e-6 * std::max(1.0, std::fabs(want))) << "k " << k << " c " << c << " p " << i * 6 + j;
-        }
+  for (int tile : {2, 4}) {
+    const WinogradTransform& t = winograd_transform(tile);
+    int a = t.alpha;
+    int64_t k_count = 5, c_count = 3, nr = 4;  // two panels, the second padded
+    std::vector<float> wv(k_count * c_count * 9);
+    std::mt19937 gen(3);
+    std::uniform_real_distribution<float> dist(-1, 1);
+    for (float& x : wv) x = dist(gen);
+    ir::Tensor w = ir::Tensor::from_f32({k_count, c_count, 3, 3}, wv);
+    ir::Tensor u = pack_winograd_weight(w, nr, t);
+    ASSERT_EQ(u.type().shape, (ir::Shape{a * a, 2, c_count, nr}));
+    PackedWeight pw{winograd_layout_name(nr, tile), nr, {k_count, c_count, 3, 3}};
+    EXPECT_EQ(winograd_tile(pw), tile);
+    EXPECT_EQ(packed_winograd_shape(pw), u.type().shape);
+    const float* up = u.data<float>();
+    for (int64_t k = 0; k < 2 * nr; ++k)
+      for (int64_t c = 0; c < c_count; ++c)
+        for (int i = 0; i < a; ++i)
+          for (int j = 0; j < a; ++j) {
+            double want = 0;
+            if (k < k_count)
+              for (int x = 0; x < 3; ++x)
+                for (int y = 0; y < 3; ++y) want += t.g_at(i, x) * wv[((k * c_count + c) * 3 + x) * 3 + y] * t.g_at(j, y);
+            float got = up[(((i * a + j) * 2 + k / nr) * c_count + c) * nr + k % nr];
+            EXPECT_NEAR(got, want, 1e-6 * std::max(1.0, std::fabs(want)))
+                << "F(" << tile << ") k " << k << " c " << c << " p " << i * a + j;
+          }
+  }
 }
 
 struct WinoCase {
@@ -135,8 +142,9 @@ std::vector<KernelOptions> level4_option_sets() {
 
 class LowerWinogradTest : public OneNodeTest {
  protected:
-  // Runs `c` with Winograd weights for each level-4 tile shape (all three runners).
-  void check(const WinoCase& c, uint32_t seed, bool nhwc = false, int64_t block = 0) {
+  // Runs `c` with F(tile x tile, 3x3) weights for each level-4 register tile
+  // shape (all three runners).
+  void check(int tile, const WinoCase& c, uint32_t seed, bool nhwc = false, int64_t block = 0) {
     ir::Shape xs = nhwc ? ir::Shape{c.n, c.h, c.w, c.c} : ir::Shape{c.n, c.c, c.h, c.w};
     HostTensor x = HostTensor::random(DType::kF32, xs, seed);
     HostTensor w = HostTensor::random(DType::kF32, {c.m, c.c, 3, 3}, seed + 1);
@@ -144,14 +152,14 @@ class LowerWinogradTest : public OneNodeTest {
     std::vector<double> want = conv3x3_ref(c, x, w, c.bias ? &b : nullptr, nhwc);
     for (const KernelOptions& opts : level4_option_sets()) {
       int64_t nr = register_tile(opts).nr;
-      std::vector<HostTensor> ins = {x, from_tensor(pack_winograd_weight(to_tensor(w), nr, winograd_f4x4_3x3()))};
+      std::vector<HostTensor> ins = {x, from_tensor(pack_winograd_weight(to_tensor(w), nr, winograd_transform(tile)))};
       if (c.bias) ins.push_back(b);
       Attrs attrs = Attrs().set("pads", c.pads);
       if (nhwc) attrs.set("layout", std::string("NHWC"));
       if (block) attrs.set(kWinogradBlockAttr, block);
-      set_packed_weight(attrs, winograd_layout_name(nr, 4), w.type.shape);
+      set_packed_weight(attrs, winograd_layout_name(nr, tile), w.type.shape);
       const ir::Node& n = node(OpKind::kConv, ins, attrs);
-      SCOPED_TRACE("winograd conv " + x.type.str() + " * " + w.type.str() + " -> " + n.outputs[0]->type.str() +
+      SCOPED_TRACE("winograd F(" + std::to_string(tile) + ") conv " + x.type.str() + " * " + w.type.str() + " -> " + n.outputs[0]->type.str() +
                    " lanes " + std::to_string(opts.f32_lanes));
       check_node_with(n, ins, want, 2e-5, {opts});
     }
@@ -168,22 +176,29 @@ TEST_F(LowerWinogradTest, MatchesDirectConv) {
       {1, 6, 3, 5, 8, {1, 1, 1, 1}, true},       // image smaller than a tile
       {1, 17, 18, 18, 5, {1, 1, 1, 1}, true},    // more input channels than two AVX2 vectors plus a tail
   };
-  uint32_t seed = 900;
-  for (const WinoCase& c : cases) {
-    check(c, seed);
-    seed += 3;
+  for (int tile : {2, 4}) {
+    uint32_t seed = 900;
+    for (const WinoCase& c : cases) {
+      check(tile, c, seed);
+      seed += 3;
+    }
   }
 }
 
 TEST_F(LowerWinogradTest, MatchesDirectConvInTileBlocks) {
-  // 2 x 4 x 4 = 32 tiles in blocks of 14 (+ a last block of 4), and of 16 (no last block).
-  check({2, 5, 14, 13, 18, {1, 1, 1, 1}, true}, 940, false, 14);
-  check({2, 4, 16, 16, 8, {1, 1, 1, 1}, false}, 945, true, 16);
+  // F(4x4): 2 x 4 x 4 = 32 tiles in blocks of 14 (+ a last block of 4), and of 16 (no last block).
+  check(4, {2, 5, 14, 13, 18, {1, 1, 1, 1}, true}, 940, false, 14);
+  check(4, {2, 4, 16, 16, 8, {1, 1, 1, 1}, false}, 945, true, 16);
+  // F(2x2): 2 x 7 x 7 = 98 tiles in blocks of 40 (+ 18), 2 x 8 x 8 = 128 in blocks of 16.
+  check(2, {2, 5, 14, 13, 18, {1, 1, 1, 1}, true}, 940, false, 40);
+  check(2, {2, 4, 16, 16, 8, {1, 1, 1, 1}, false}, 945, true, 16);
 }
 
 TEST_F(LowerWinogradTest, MatchesDirectConvNHWC) {
-  check({1, 5, 11, 9, 13, {1, 1, 1, 1}, true}, 950, true);
-  check({2, 16, 8, 12, 16, {1, 0, 2, 1}, false}, 960, true);
+  for (int tile : {2, 4}) {
+    check(tile, {1, 5, 11, 9, 13, {1, 1, 1, 1}, true}, 950, true);
+    check(tile, {2, 16, 8, 12, 16, {1, 0, 2, 1}, false}, 960, true);
+  }
 }
 
 TEST_F(LowerWinogradTest, ThreeParallelPhases) {
@@ -204,7 +219,7 @@ TEST_F(LowerWinogradTest, ThreeParallelPhases) {
 
 TEST(WinogradRuleTest, WhichConvsUseWinograd) {
   ir::Graph g;
-  auto conv = [&](int64_t c, int64_t m, int64_t hw, int64_t k, int64_t stride, int64_t group) -> const ir::Node& {
+  auto conv = [&](int64_t c, int64_t m, int64_t hw, int64_t k, int64_t stride, int64_t group) -> ir::Node& {
     ir::Value* x = g.add_input("x" + std::to_string(g.inputs().size()), {DType::kF32, {1, c, hw, hw}});
     ir::Value* w = g.add_constant("w", ir::Tensor(ir::TensorType{DType::kF32, {m, c / group, k, k}}));
     auto n = g.add_node(OpKind::kConv, "conv", {x, w},
@@ -213,31 +228,52 @@ TEST(WinogradRuleTest, WhichConvsUseWinograd) {
     KILN_CHECK(n.has_value()) << n.status().message();
     return **n;
   };
-  KernelOptions l4 = level4_option_sets()[0], l3 = level3_option_sets()[0];
-  auto applies = [&](const ir::Node& n, const KernelOptions& o) {
+  std::vector<KernelOptions> l4 = level4_option_sets();
+  KernelOptions avx2 = l4[0], avx512 = l4[1], l3 = level3_option_sets()[1];
+  auto tile = [&](const ir::Node& n, const KernelOptions& o) {
     Expected<ConvParams> p = conv_params(n);
-    return p && conv_winograd_applies(n, *p, o);
+    return p ? conv_winograd_tile(n, *p, o) : -1;
   };
   const ir::Node& resnet_stage1 = conv(64, 64, 56, 3, 1, 1);
-  EXPECT_TRUE(applies(resnet_stage1, l4));
-  EXPECT_FALSE(applies(resnet_stage1, l3));                  // level 3 stays direct
-  EXPECT_FALSE(applies(conv(64, 64, 56, 3, 2, 1), l4));      // strided
-  EXPECT_FALSE(applies(conv(64, 64, 56, 1, 1, 1), l4));      // 1x1
-  EXPECT_FALSE(applies(conv(64, 64, 56, 3, 1, 2), l4));      // grouped
-  EXPECT_FALSE(applies(conv(3, 64, 56, 3, 1, 1), l4));       // a network's first conv: 3 channels
-  EXPECT_FALSE(applies(conv(16, 16, 56, 3, 1, 1), l4));      // 16 channels: the transforms cost what they save
-  EXPECT_TRUE(applies(conv(24, 32, 56, 3, 1, 1), l4));
-  EXPECT_TRUE(applies(conv(256, 256, 14, 3, 1, 1), l4));    // 4x4 tiles
-  EXPECT_TRUE(applies(conv(256, 256, 9, 3, 1, 1), l4));     // 3x3 tiles, the last ones partial
-  EXPECT_FALSE(applies(conv(512, 512, 7, 3, 1, 1), l4));     // ResNet's last stage: 2x2 tiles lose to direct
-  EXPECT_FALSE(applies(conv(512, 512, 4, 3, 1, 1), l4));     // one tile: reading U costs more than it saves
+  EXPECT_EQ(tile(resnet_stage1, avx512), 4);
+  EXPECT_EQ(tile(resnet_stage1, l3), 0);                    // level 3 stays direct
+  EXPECT_EQ(tile(conv(64, 64, 56, 3, 2, 1), avx512), 0);    // strided
+  EXPECT_EQ(tile(conv(64, 64, 56, 1, 1, 1), avx512), 0);    // 1x1
+  EXPECT_EQ(tile(conv(64, 64, 56, 3, 1, 2), avx512), 0);    // grouped
+  // The cost model (winograd.cpp) on ResNet-50's 3x3 layers, at both x86 widths:
+  // F(4x4) while U is read by enough tiles, F(2x2) where U at 36 points would
+  // cost more to stream than its multiplies save (256 channels at 14x14).
+  for (const KernelOptions& o : {avx2, avx512}) {
+    SCOPED_TRACE(o.f32_lanes);
+    EXPECT_EQ(tile(conv(128, 128, 28, 3, 1, 1), o), 4);
+    EXPECT_EQ(tile(conv(256, 256, 14, 3, 1, 1), o), 2);
+    EXPECT_EQ(tile(conv(512, 512, 4, 3, 1, 1), o), 0);      // one 4x4 tile: U costs more than it saves
+    EXPECT_EQ(tile(conv(3, 64, 56, 3, 1, 1), o), 0);        // a network's first conv: the transforms cost more
+    EXPECT_EQ(tile(conv(24, 32, 56, 3, 1, 1), o), 4);
+  }
+  // 512 at 7x7: even F(2x2)'s U costs more to stream than the 16-lane
+  // multiplies it saves, not the 8-lane ones (measured 2.05 ms against 2.9).
+  EXPECT_EQ(tile(conv(512, 512, 7, 3, 1, 1), avx512), 0);
+  EXPECT_EQ(tile(conv(512, 512, 7, 3, 1, 1), avx2), 2);
+  // 16 channels: in nr = 32 panels half the GEMM is padding (measured equal
+  // to direct); in nr = 16 panels F(4x4) is 1.8x faster.
+  EXPECT_EQ(tile(conv(16, 16, 56, 3, 1, 1), avx512), 0);
+  EXPECT_EQ(tile(conv(16, 16, 56, 3, 1, 1), avx2), 4);
+  // The schedule knob overrides the model.
+  ir::Node& forced = conv(512, 512, 7, 3, 1, 1);
+  forced.attrs.set(kWinogradTileAttr, int64_t{2});
+  EXPECT_EQ(tile(forced, avx512), 2);
+  forced.attrs.set(kWinogradTileAttr, int64_t{0});
+  EXPECT_EQ(tile(resnet_stage1, avx512), 4);
+  EXPECT_EQ(tile(forced, avx512), 0);
 }
 
-// The whole level-4 path through the graph: pack_weights transforms the
-// weights, fuse_elementwise puts Add (residual) + Relu after the conv, and the
-// kernel builder's epilogue runs inside the output transform.
+// The whole level-4 path through the graph, at both tiles (the schedule knob):
+// pack_weights transforms the weights, fuse_elementwise puts Add (residual) +
+// Relu after the conv, and the kernel builder's epilogue runs inside the
+// output transform.
 TEST(WinogradKernelTest, FusedResidualReluEpilogue) {
-  WinoCase c{1, 32, 17, 13, 40, {1, 1, 1, 1}, true};  // 5 x 4 tiles, the last ones partial
+  WinoCase c{1, 32, 17, 13, 40, {1, 1, 1, 1}, true};  // 5 x 4 or 9 x 7 tiles, the last ones partial
   HostTensor x = HostTensor::random(DType::kF32, {c.n, c.c, c.h, c.w}, 11);
   HostTensor w = HostTensor::random(DType::kF32, {c.m, c.c, 3, 3}, 12);
   HostTensor b = HostTensor::random(DType::kF32, {c.m}, 13);
@@ -246,47 +282,51 @@ TEST(WinogradKernelTest, FusedResidualReluEpilogue) {
   std::vector<double> want(conv.size());
   for (size_t i = 0; i < conv.size(); ++i) want[i] = std::max(0.0, conv[i] + res.get(i));
 
-  for (const KernelOptions& opts : level4_option_sets()) {
-    ir::Graph g;
-    ir::Value* xv = g.add_input("x", x.type);
-    ir::Value* rv = g.add_input("r", res.type);
-    auto y = g.add(OpKind::kConv, "conv", {xv, g.add_constant("w", to_tensor(w)), g.add_constant("b", to_tensor(b))},
-                   Attrs().set("pads", c.pads));
-    ASSERT_TRUE(y.has_value()) << y.status().message();
-    auto sum = g.add(OpKind::kAdd, "add", {*y, rv});
-    ASSERT_TRUE(sum.has_value());
-    auto relu = g.add(OpKind::kRelu, "relu", {*sum});
-    ASSERT_TRUE(relu.has_value());
-    g.add_output("out", *relu);
-    passes::pack_weights(g, opts);
-    const ir::Node* conv_node = (*y)->producer;
-    std::optional<PackedWeight> pw = packed_weight(*conv_node);
-    ASSERT_TRUE(pw.has_value());
-    EXPECT_EQ(winograd_tile(*pw), 4) << pw->layout;
-    EXPECT_EQ(pw->block, register_tile(opts).nr) << pw->layout;
+  for (int tile_size : {2, 4}) {
+    for (const KernelOptions& opts : level4_option_sets()) {
+      ir::Graph g;
+      ir::Value* xv = g.add_input("x", x.type);
+      ir::Value* rv = g.add_input("r", res.type);
+      auto y = g.add(OpKind::kConv, "conv", {xv, g.add_constant("w", to_tensor(w)), g.add_constant("b", to_tensor(b))},
+                     Attrs().set("pads", c.pads).set(kWinogradTileAttr, int64_t{tile_size}));
+      ASSERT_TRUE(y.has_value()) << y.status().message();
+      auto sum = g.add(OpKind::kAdd, "add", {*y, rv});
+      ASSERT_TRUE(sum.has_value());
+      auto relu = g.add(OpKind::kRelu, "relu", {*sum});
+      ASSERT_TRUE(relu.has_value());
+      g.add_output("out", *relu);
+      passes::pack_weights(g, opts);
+      const ir::Node* conv_node = (*y)->producer;
+      std::optional<PackedWeight> pw = packed_weight(*conv_node);
+      ASSERT_TRUE(pw.has_value());
+      EXPECT_EQ(winograd_tile(*pw), tile_size) << pw->layout;
+      EXPECT_EQ(pw->block, register_tile(opts).nr) << pw->layout;
 
-    std::vector<lower::FusedGroup> groups = passes::fuse_elementwise(g);
-    ASSERT_EQ(groups.size(), 1u);
-    EXPECT_EQ(lower::describe_group(groups[0]), "Conv+Add+Relu");
-    Expected<lower::Kernel> k = lower::build_kernel(groups[0], "wino_fused_" + std::to_string(opts.f32_lanes), opts);
-    ASSERT_TRUE(k.has_value()) << k.status().message();
-    kir::Func f = kir::vectorize_loops(k->func);
+      std::vector<lower::FusedGroup> groups = passes::fuse_elementwise(g);
+      ASSERT_EQ(groups.size(), 1u);
+      EXPECT_EQ(lower::describe_group(groups[0]), "Conv+Add+Relu");
+      Expected<lower::Kernel> k = lower::build_kernel(
+          groups[0], "wino_fused_f" + std::to_string(tile_size) + "_" + std::to_string(opts.f32_lanes), opts);
+      ASSERT_TRUE(k.has_value()) << k.status().message();
+      kir::Func f = kir::vectorize_loops(k->func);
 
-    std::map<const ir::Value*, HostTensor> data{{xv, x}, {rv, res}};
-    for (const ir::Value* v : k->param_values)
-      if (v->is_constant()) data.emplace(v, from_tensor(*v->constant));
-    HostTensor out{(*relu)->type, std::vector<uint8_t>((*relu)->type.num_bytes() + 64, 0xEE)};
-    std::vector<void*> args;
-    for (const ir::Value* v : k->param_values) args.push_back(v == *relu ? out.bytes.data() : data.at(v).bytes.data());
-    codegen::Jit* jit = shared_jit();
-    ASSERT_NE(jit, nullptr);
-    ASSERT_TRUE(jit->add(f).is_ok());
-    ASSERT_TRUE(jit->run(f.name, args).is_ok());
-    std::vector<double> got = out.values();
-    int bad = 0;
-    for (size_t i = 0; i < want.size() && bad < 5; ++i)
-      if (std::fabs(got[i] - want[i]) > 2e-5 * std::max(1.0, std::fabs(want[i])))
-        ++bad, ADD_FAILURE() << "lanes " << opts.f32_lanes << " element " << i << ": " << got[i] << ", want " << want[i];
+      std::map<const ir::Value*, HostTensor> data{{xv, x}, {rv, res}};
+      for (const ir::Value* v : k->param_values)
+        if (v->is_constant()) data.emplace(v, from_tensor(*v->constant));
+      HostTensor out{(*relu)->type, std::vector<uint8_t>((*relu)->type.num_bytes() + 64, 0xEE)};
+      std::vector<void*> args;
+      for (const ir::Value* v : k->param_values) args.push_back(v == *relu ? out.bytes.data() : data.at(v).bytes.data());
+      codegen::Jit* jit = shared_jit();
+      ASSERT_NE(jit, nullptr);
+      ASSERT_TRUE(jit->add(f).is_ok());
+      ASSERT_TRUE(jit->run(f.name, args).is_ok());
+      std::vector<double> got = out.values();
+      int bad = 0;
+      for (size_t i = 0; i < want.size() && bad < 5; ++i)
+        if (std::fabs(got[i] - want[i]) > 2e-5 * std::max(1.0, std::fabs(want[i])))
+          ++bad, ADD_FAILURE() << "F(" << tile_size << ") lanes " << opts.f32_lanes << " element " << i << ": "
+                               << got[i] << ", want " << want[i];
+    }
   }
 }
 

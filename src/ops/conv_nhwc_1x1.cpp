@@ -77,6 +77,14 @@ class Conv1x1Gemm {
       Expr y = ctx_.node.inputs.size() == 3 ? v + ctx_.read(2, {oc(n)}) : v;
       return ctx_.write(0, output(m, oc(n)), y);
     };
+    // Runs of positions that do not stay in L2 stream in ahead (GemmOperands::prefetch_c, prefetch_a).
+    int64_t input_bytes = p_.n * p_.h * p_.w * p_.c * 4;
+    if (p_.group == 1 && positions_ * mg_ * 4 > kGemmL2Bytes)
+      ops.prefetch_c = [&](const Expr& m, const Expr& c) {
+        return write_prefetches(ctx_, [&](const Expr& pm) { return output(pm, c); }, m);
+      };
+    if (p_.group == 1 && unit_ && input_bytes > kGemmL2Bytes)
+      ops.prefetch_a = [&](const Expr& m, const Expr& k) { return input(m, k); };
     Expr w = nest.add("w", plan.items());
     bool parallel = ctx_.opts.parallelize() && positions_ * p_.m * p_.cg >= 64 * 1024;
     GemmTiler tiler(plan, mg_, p_.cg, ctx_.node.inputs[0]->type.dtype, ctx_.opts.f32_lanes, ops);

@@ -164,8 +164,8 @@ Stmt GemmTiler::tile(const Expr& m0, int64_t rows, int64_t off, int64_t width) {
 // of the next row tile's contiguous runs (GemmOperands::prefetch_c and
 // prefetch_a): the tile's panels x K steps spread each run's lines evenly.
 // A run of more lines than steps is left to the hardware (a short K: a step
-// of a few FMAs; measured on MobileNetV2's 8->48 at 112x112, K = 8, with two
-// or three prefetches per step: 3-8 % slower).
+// of a few FMAs; measured on MobileNetV2's 8->48 1x1 convs at 56x56, K = 8,
+// with two or three prefetches per step: 5-8 % slower).
 Stmt GemmTiler::prefetch_next_rows(const Expr& m0, int64_t rows, const Expr& k, Stmt step) const {
   if (!g_.rows_outer || g_.chunks != 1 || g_.kblocks != 1) return step;
   int64_t line = 64 / dtype_size(dt_), steps = g_.panels * k_;
@@ -182,7 +182,9 @@ Stmt GemmTiler::prefetch_next_rows(const Expr& m0, int64_t rows, const Expr& k, 
       for (Expr& c : ops_.prefetch_c(m1, e)) calls.push_back(c);
     });
   if (ops_.prefetch_a)
-    share(rows * k_, [&](const Expr& e) { calls.push_back(kir::call(kir::Intrinsic::kPrefetch, {ops_.prefetch_a(m1, e)})); });
+    share(rows * k_, [&](const Expr& e) {
+      calls.push_back(kir::call(kir::Intrinsic::kPrefetch, {ops_.prefetch_a(m1, e)}));
+    });
   for (size_t i = 0; i < calls.size(); ++i)
     step = kir::let_stmt(kir::var("pr" + std::to_string(i), scalar_type(dt_)), calls[i], step);
   return step;

@@ -112,6 +112,24 @@ size_t vector_dim(const ir::Shape& shape, const std::vector<size_t>& dims) {
 
 namespace {
 
+// Whether expression e uses the Var v.
+bool uses(const Expr& e, const kir::ExprNode* v) {
+  class Uses : public kir::IRVisitor {
+   public:
+    explicit Uses(const kir::ExprNode* v) : v_(v) {}
+    bool found = false;
+
+   protected:
+    void visit_Var(const kir::Var* op) override { found = found || op == v_; }
+
+   private:
+    const kir::ExprNode* v_;
+  };
+  Uses u(v);
+  u.visit(e);
+  return u.found;
+}
+
 // Whether every load and store index uses all of `vars` or none of them.
 class AllOrNoneCheck : public kir::IRVisitor {
  public:
@@ -131,27 +149,36 @@ class AllOrNoneCheck : public kir::IRVisitor {
   }
 
  private:
-  class Uses : public kir::IRVisitor {
-   public:
-    explicit Uses(const kir::ExprNode* v) : v_(v) {}
-    bool found = false;
-
-   protected:
-    void visit_Var(const kir::Var* op) override { found = found || op == v_; }
-
-   private:
-    const kir::ExprNode* v_;
-  };
   void check(const Expr& index) {
     size_t used = 0;
-    for (const kir::ExprNode* v : vars_) {
-      Uses u(v);
-      u.visit(index);
-      used += u.found ? 1 : 0;
-    }
+    for (const kir::ExprNode* v : vars_) used += uses(index, v) ? 1 : 0;
     ok = ok && (used == 0 || used == vars_.size());
   }
   std::vector<const kir::ExprNode*> vars_;
+};
+
+// Prefetches of the addresses of a statement's stores and of its loads whose
+// index uses the Var v.
+class WritePrefetches : public kir::IRVisitor {
+ public:
+  explicit WritePrefetches(const Expr& v) : v_(v.get()) {}
+  std::vector<Expr> calls;
+
+ protected:
+  void visit_Load(const kir::Load* op) override {
+    if (uses(op->index, v_)) add(op->buffer, op->index);
+    kir::IRVisitor::visit_Load(op);
+  }
+  void visit_Store(const kir::Store* op) override {
+    add(op->buffer, op->index);
+    kir::IRVisitor::visit_Store(op);
+  }
+
+ private:
+  void add(const kir::Buffer& b, const Expr& index) {
+    calls.push_back(kir::call(kir::Intrinsic::kPrefetch, {kir::load(b, index)}));
+  }
+  const kir::ExprNode* v_;
 };
 
 }  // namespace
@@ -160,6 +187,15 @@ bool write_indexes_all_or_none(const LowerContext& ctx, const std::vector<Expr>&
   AllOrNoneCheck check(vars);
   check.visit(ctx.write(0, idx, kir::make_const(scalar_type(ctx.node.outputs[0]->type.dtype), 0)));
   return check.ok;
+}
+
+std::vector<Expr> write_prefetches(const LowerContext& ctx, const std::function<std::vector<Expr>(const Expr&)>& index,
+                                   const Expr& m) {
+  Expr v = kir::var("pm");
+  WritePrefetches p(v);
+  p.visit(ctx.write(0, index(v), kir::make_const(scalar_type(ctx.node.outputs[0]->type.dtype), 0)));
+  for (Expr& c : p.calls) c = kir::substitute(c, v, m);
+  return p.calls;
 }
 
 Expr clamp_index(const Expr& e, int64_t hi) {

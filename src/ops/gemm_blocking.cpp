@@ -100,6 +100,18 @@ GemmPlan plan_gemm(int64_t m, int64_t n, int64_t k, int64_t mr, int64_t nr, int6
   return g;
 }
 
+void plan_l1_k_blocks(GemmPlan& g, int64_t k, int64_t l1_bytes) {
+  int64_t kc = std::max<int64_t>(8, l1_bytes / (g.nr * 4) / 8 * 8);
+  if (g.rows_outer || k < 4 * kc) return;
+  g.kblocks = ceil_div(k, kc);
+  g.kc = ceil_div(ceil_div(k, g.kblocks), 8) * 8;
+  int64_t ppc = std::max<int64_t>(1, kGemmStackBytes / 4 / (g.block_rows() * g.nr));
+  if (g.panels_per_chunk > ppc) {
+    g.chunks = ceil_div(g.panels, ppc);
+    g.panels_per_chunk = ceil_div(g.panels, g.chunks);
+  }
+}
+
 void plan_packed_b(GemmPlan& g, int64_t n, int64_t k) {
   if (n * k * 4 <= kPackMinB) return;
   int64_t rows_per_block = (g.tiles + g.mblocks - 1) / g.mblocks;

@@ -64,6 +64,12 @@ GemmPlan plan_row_tiles(int64_t m, int64_t k, int64_t mr);
 // mr x nr register tile.
 GemmPlan plan_gemm(int64_t m, int64_t n, int64_t k, int64_t mr, int64_t nr, int64_t batches);
 
+// Blocks K of a panel-outer plan (not rows_outer) so that a B micro-panel
+// (kc x nr) fits in `l1_bytes`, where K is at least 4 times that kc: a
+// panel's row tiles then read it from L1 rather than L2 (fewer panels per
+// chunk where the parked sums would outgrow the stack buffer).
+void plan_l1_k_blocks(GemmPlan& g, int64_t k, int64_t l1_bytes);
+
 // Sets pack_b (and panel-outer order) for a plan whose B rows lie far apart
 // in memory (NCHW activations, a whole plane apart): when the packed panel
 // fits a stack buffer and enough row tiles read it. n and k are B's columns and rows.

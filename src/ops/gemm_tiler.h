@@ -25,6 +25,16 @@ struct GemmOperands {
   // each its share of it, so that a B bigger than the caches streams in
   // instead of stalling the next panel's first tile.
   bool prefetch_b = false;
+  // Where C's rows (or A's) follow one another in memory, so that element n
+  // (or k) of row m, past the row's end, is the next row's: prefetches of
+  // that element. prefetch_c: the lines write(m, n, _) stores to and reads
+  // (the output, a residual); prefetch_a: A[m, k]. With a row-outer plan of
+  // one column chunk (GemmPlan::rows_outer), each k step of a row tile
+  // prefetches (into L2) its share of the next row tile's runs, so that an
+  // output, residual or input that does not stay in L2 streams in while this
+  // tile computes, instead of stalling the epilogue's stores and loads.
+  std::function<std::vector<kir::Expr>(const kir::Expr& m, const kir::Expr& n)> prefetch_c;
+  std::function<kir::Expr(const kir::Expr& m, const kir::Expr& k)> prefetch_a;
   // Stores the finished C[m, n] (through the fused epilogue).
   std::function<kir::Stmt(const kir::Expr& m, const kir::Expr& n, const kir::Expr& value)> write;
 };
@@ -46,6 +56,7 @@ class GemmTiler {
   kir::Stmt row_tiles(const std::function<kir::Stmt(const kir::Expr& m0, int64_t rows)>& make);
   kir::Stmt tile(const kir::Expr& m0, int64_t rows, int64_t off, int64_t width);
   kir::Stmt pack_panel();
+  kir::Stmt prefetch_next_rows(const kir::Expr& m0, int64_t rows, const kir::Expr& k, kir::Stmt step) const;
 
   GemmPlan g_;
   int64_t n_, k_;

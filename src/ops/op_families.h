@@ -183,6 +183,13 @@ size_t vector_dim(const ir::Shape& shape, const std::vector<size_t>& dims);
 // (adjacent in row-major order, their extents the output's).
 bool write_indexes_all_or_none(const LowerContext& ctx, const std::vector<kir::Expr>& idx,
                                const std::vector<kir::Expr>& vars);
+// Prefetches (kir prefetch calls) of the lines the fused epilogue ctx.write
+// touches for the output element index(m): the one it stores, and those it
+// reads whose index depends on m (a residual Add's operand; not a
+// per-channel one).
+std::vector<kir::Expr> write_prefetches(const LowerContext& ctx,
+                                        const std::function<std::vector<kir::Expr>(const kir::Expr&)>& index,
+                                        const kir::Expr& m);
 // clamp(e, 0, hi - 1): keeps a speculative load in bounds.
 kir::Expr clamp_index(const kir::Expr& e, int64_t hi);
 

@@ -6,6 +6,7 @@
 // last K block.
 // Also the row kernels of Softmax and LayerNorm (ops/row_reduce.cpp).
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <map>
 
@@ -82,6 +83,32 @@ TEST(GemmPlanTest, OneByOneConvShapes) {
   GemmPlan big = plan_gemm(512, 512, 1024, 14, 32, 1);
   EXPECT_GT(big.mblocks, 1);
   EXPECT_LE(big.block_rows() * big.kc * 4, kGemmL2Bytes);
+}
+
+// K blocks whose B micro-panel fits in L1 (plan_l1_k_blocks): a K of at
+// least 4 such blocks is split into them, with no more panels per chunk than
+// the parked sums' stack buffer holds; a shorter K and row-outer plans stay.
+TEST(GemmPlanTest, L1KBlocks) {
+  constexpr int64_t kL1 = 32 * 1024;
+  // ResNet-50's 1024->512 at 14x14 (8-row tiles), 2048->512 at 7x7, AVX2's 16-lane panels.
+  for (auto [m, n, k, mr, nr, kc] : std::vector<std::array<int64_t, 6>>{
+           {196, 512, 1024, 8, 32, 256}, {49, 512, 2048, 8, 32, 256}, {196, 512, 2048, 6, 16, 512}}) {
+    GemmPlan g = plan_gemm(m, n, k, mr, nr, 1);
+    int64_t items = g.items();
+    plan_l1_k_blocks(g, k, kL1);
+    EXPECT_EQ(g.kc, kc);
+    EXPECT_EQ(g.kblocks, k / kc);
+    EXPECT_GE(g.chunks * g.panels_per_chunk, g.panels);
+    EXPECT_GE(g.items(), items);
+    EXPECT_LE(g.block_rows() * g.panels_per_chunk * g.nr * 4, kGemmStackBytes);
+  }
+  GemmPlan short_k = plan_gemm(196, 1024, 512, 14, 32, 1);
+  plan_l1_k_blocks(short_k, 512, kL1);
+  EXPECT_EQ(short_k.kblocks, 1);
+  GemmPlan rows = plan_gemm(3136, 256, 1024, 14, 32, 1);
+  rows.rows_outer = true;
+  plan_l1_k_blocks(rows, 1024, kL1);
+  EXPECT_EQ(rows.kblocks, 1);
 }
 
 // The next-panel B prefetch (GemmPlan::prefetch_start): every row tile's

@@ -117,17 +117,23 @@ TEST_F(LowerNhwcTest, Conv) {
 // A 1x1 NHWC conv's fused epilogue: a residual of the output's shape is
 // indexed by flat position; inputs broadcast along some position dimensions
 // ([N, 1, 1, M] per image, [1, H, W, 1] per position) by (image, row, column).
+// An input, output and residual bigger than L2 (kGemmL2Bytes) are prefetched
+// a row tile ahead (GemmOperands::prefetch_a, prefetch_c); a long K is cut in
+// blocks whose B micro-panels fit in L1 (plan_l1_k_blocks).
 TEST(LowerNhwcFusedTest, OneByOneConvEpilogue) {
   struct Case {
     ir::Shape x;  // NCHW
     int64_t m, stride;
     ir::Shape add;  // NHWC, broadcast against the output
+    bool prefetched = false;
   };
   std::vector<Case> cases = {
       {{2, 6, 5, 9}, 20, 1, {2, 5, 9, 20}},  // residual: flat
       {{2, 6, 5, 9}, 20, 1, {2, 1, 1, 20}},  // per image
       {{2, 6, 5, 9}, 20, 1, {1, 5, 9, 1}},   // per position of one image
       {{1, 10, 9, 7}, 33, 2, {1, 5, 4, 33}}, // strided, residual
+      {{1, 64, 48, 48}, 64, 1, {1, 48, 48, 64}, true},  // 576 KiB each
+      {{1, 1024, 3, 5}, 40, 1, {1, 3, 5, 40}},           // K blocks that fit in L1 (AVX-512, 256)
   };
   int run = 0;
   for (const Case& c : cases) {
@@ -159,8 +165,16 @@ TEST(LowerNhwcFusedTest, OneByOneConvEpilogue) {
       passes::pack_weights(g, opts);
       ASSERT_TRUE(packed_weight(*(*y)->producer).has_value());
       std::string name = "nhwc_1x1_fused_" + std::to_string(run++);
-      std::vector<double> got = run_group(g, *relu, {{xv, xt}, {av, add}}, opts, name, "Conv+Add+Relu");
-      expect_close(got, want, 1e-5, name + " add " + ir::shape_str(c.add));
+      std::string text;
+      std::vector<double> got = run_group(g, *relu, {{xv, xt}, {av, add}}, opts, name, "Conv+Add+Relu", &text);
+      // fp32 sums of K products against double ones.
+      expect_close(got, want, 1e-5 * std::max<int64_t>(1, c.x[1] / 64), name + " add " + ir::shape_str(c.add));
+      // K blocks where B's micro-panel (K x nr) is at least 4 x 32 KiB.
+      bool k_blocked = c.x[1] * register_tile(opts).nr * 4 >= 4 * 32 * 1024;
+      EXPECT_EQ(text.find("c_part") != std::string::npos, k_blocked) << text;
+      for (const char* buffer : {"x", "a", "relu"})
+        EXPECT_EQ(text.find(std::string("prefetch(") + buffer + "[") != std::string::npos, c.prefetched)
+            << buffer << "\n" << text;
     }
   }
 }

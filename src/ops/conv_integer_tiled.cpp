@@ -393,16 +393,22 @@ class Int8ConvTiler {
 
   // A tile of few positions (the last one of a 7x7 map: 49 = 48 + 1) with the
   // block's mr channels in the lanes: per k step one weight vector and one dot
-  // per position, against the position's group broadcast. The k steps are split
-  // into `chains` ranges run side by side (independent accumulators: a single
-  // one would wait on the dot's latency every step), summed at the end, and the
+  // per position, against the position's group broadcast. The k steps are dealt
+  // round-robin to `chains` accumulators per position run side by side (a
+  // single one would wait on the dot's latency every step; round-robin keeps
+  // the weights one sequential stream: a MatMulInteger's single row reads
+  // them from memory), summed at the end, and the
   // sums are stored into res transposed (res[i * stride + j], channel i,
   // position j) for the common epilogue. Appends the accumulators' start to
   // `init` (replacing it) and their copy to `copy`; returns the k loop.
   Stmt narrow_tile(const Expr& xbase, const Expr& wbase, const Expr& kk, int64_t cols, int64_t stride,
                    const kir::Buffer& acc, const kir::Buffer& res, std::vector<Stmt>* init, std::vector<Stmt>* copy) {
     int m = static_cast<int>(mr_);
-    int64_t ksteps = taps_ * cq_, chains = std::max<int64_t>(1, 4 / cols);
+    // Up to 16 accumulators in flight (the dot's latency times its throughput
+    // is ~10 on AVX-512: 4 chains of a 14x14 map's last 4 positions waited on
+    // it), the number of chains dividing the k steps.
+    int64_t ksteps = taps_ * cq_, chains = 1;
+    while (chains * 2 * cols <= 16) chains *= 2;
     while (ksteps % chains) chains /= 2;
     int64_t len = ksteps / chains;
     auto column = [&](int64_t c, int64_t j) { return kir::ramp(Expr((c * cols + j) * mr_), one(), m); };
@@ -410,7 +416,7 @@ class Int8ConvTiler {
     std::vector<Stmt> update;
     for (int64_t c = 0; c < chains; ++c) {
       // dot4: the offsets' row 0 (by packed channel) starts chain 0.
-      Expr k = Expr(c * len) + kk;
+      Expr k = kk * Expr(chains) + Expr(c);
       Expr w = input_load(1, kir::substitute(wbase, kk, k), m);
       for (int64_t j = 0; j < cols; ++j) {
         init->push_back(kir::store(acc, column(c, j), c == 0 && group_ == 4 ? input_load(4, gb_ * Expr(mr_), m)

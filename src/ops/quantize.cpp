@@ -73,8 +73,11 @@ Expr to_type(DType t, const Expr& e) { return e.type().elem == t ? e : kir::cast
 // residual block) but Markstein's exact sequence: y = RN(1/s) (a constant),
 // q = RN(x * y) is within an ulp of x / s, the remainder x - q * s is exact by
 // FMA, and RN(q + r * y) = RN(x / s). (Where x / s is subnormal the last bit
-// may differ; rounded to an integer it is 0 either way.) An infinite or NaN q
-// (x infinite or NaN, or x / s overflowing) is kept as it is.
+// may differ; rounded to an integer it is 0 either way.) q is first clamped to
+// at most 2^24 (one min, no finiteness test): every x / s above that saturates
+// to the maximum either way, and the corrections of a clamped +inf stay
+// +inf; a q of -inf or NaN (x = -inf or NaN, x / s overflowing downwards)
+// makes the result NaN or -inf, which saturates to the minimum as x / s does.
 Expr quotient(const ir::Node& node, const Expr& x, const Expr& s) {
   const ir::Value* scale = node.inputs[1];
   if (x.type().elem != DType::kF32 || !scale->is_constant() || scale->type.num_elements() != 1 ||
@@ -85,11 +88,11 @@ Expr quotient(const ir::Node& node, const Expr& x, const Expr& s) {
   Expr y = kir::make_const(kir::f32(), yv), neg_s = kir::make_const(kir::f32(), -sv);
   // (x is a chain value the kernel builder binds to a variable or a load: the
   // repeated products are one instruction after LLVM's CSE.)
-  Expr q = x * y;
+  Expr big = kir::make_const(kir::f32(), 16777216.0);
+  Expr product = x * y;
+  Expr q = kir::select(product < big, product, big);
   Expr r = kir::call(kir::Intrinsic::kFma, {q, neg_s, x});
-  Expr exact = kir::call(kir::Intrinsic::kFma, {r, y, q});
-  Expr finite = kir::call(kir::Intrinsic::kAbs, {q}) < kir::make_const(kir::f32(), INFINITY);
-  return kir::select(finite, exact, q);
+  return kir::call(kir::Intrinsic::kFma, {r, y, q});
 }
 
 }  // namespace

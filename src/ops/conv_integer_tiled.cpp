@@ -261,16 +261,19 @@ class Int8ConvTiler {
   Stmt compute() {
     LoopNest nest;
     n_ = nest.add("n", p_.n);
-    // Loop order: with a window (3x3) whose activation panel (k steps x tile)
-    // fits L1 and a k loop of at least 64 steps, channel blocks run innermost
-    // so that the panel stays in L1 while every block of weights passes over
-    // it; otherwise (1x1 convs, big panels, short k loops) tiles run
-    // innermost: a block's weights stay put and its output rows are written
-    // whole. (A short k loop does little per output: the 7x7 stem's 37 flat
-    // steps ran 9 % faster writing whole rows than keeping its 7 KB panel,
-    // ResNet-50 and MobileNetV2 int8 alike.)
-    int64_t gbs = p_.group * blocks_;
-    bool blocks_inner = p_.kh * p_.kw > 1 && taps_ * cq_ >= 64 && taps_ * cq_ * width_ * 4 <= 32 * 1024;
+    // Loop order: with a k loop of at least 64 steps whose activation panel
+    // (k steps x tile) fits L1, channel blocks run innermost so that the panel
+    // stays in L1 while every block of weights passes over it, for a window
+    // (3x3) or a 1x1 conv whose weights stay in L2 (<= 64 KB); otherwise (big
+    // panels, short k loops, big 1x1 weights) tiles run innermost: a block's
+    // weights stay put and its output rows are written whole. (A short k loop
+    // does little per output: the 7x7 stem's 37 flat steps ran 9 % faster
+    // writing whole rows than keeping its 7 KB panel, ResNet-50 and MobileNetV2
+    // int8 alike; ResNet-50's 1x1 512->128 at 28x28, 128 steps and 64 KB of
+    // weights, 3-6 % faster with blocks innermost, 64->256, 16 steps, 5-10 % slower.)
+    int64_t gbs = p_.group * blocks_, ksteps = taps_ * cq_;
+    bool weights_stay = p_.kh * p_.kw > 1 || gbs * ksteps * mr_ * 4 <= 64 * 1024;
+    bool blocks_inner = weights_stay && ksteps >= 64 && ksteps * width_ * 4 <= 32 * 1024;
     Expr idx = nest.add("tile_block", tiles_ * gbs);
     Expr t = blocks_inner ? (gbs == 1 ? idx : idx / Expr(gbs)) : (tiles_ == 1 ? zero() : idx % Expr(tiles_));
     gb_ = blocks_inner ? (gbs == 1 ? zero() : idx % Expr(gbs)) : (tiles_ == 1 ? idx : idx / Expr(tiles_));

@@ -121,6 +121,9 @@ std::vector<ConvCase> cases() {
   ConvCase g{"7x7 map, weight zero point 3", DType::kU8, DType::kI8, {1, 16, 7, 7}, {8, 16, 1, 1}};
   g.wz = {3};
   v.push_back(g);
+  // A 1x1 conv with 64 k steps and small weights runs its channel blocks innermost.
+  v.push_back(ConvCase{"7x8 map, 1x1, 256 channels (blocks innermost)", DType::kU8, DType::kI8, {1, 256, 7, 8}, {16, 256, 1, 1}});
+  v.back().xz = 3;
   // im2cols over 512 KB run in chunks of output rows (the last one shorter).
   ConvCase h{"36x36 map, 3x3 pad 1, 64 channels (chunks of rows)", DType::kU8, DType::kI8, {1, 64, 36, 36}, {4, 64, 3, 3}};
   h.pads = {1, 1, 1, 1};

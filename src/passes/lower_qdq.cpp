@@ -505,7 +505,8 @@ const Node* requantize_anchor(const Node* rq) {
   return rq;
 }
 
-void dequantize_in_place(ir::Graph& g, Node* dq) {
+// Replaces `dq` and its Requantize by the Requantize dequantized in place.
+void fold_into_requantize(ir::Graph& g, Node* dq) {
   Node* rq = dq->inputs[0]->producer;
   ir::Attrs attrs = rq->attrs;
   attrs.set(ops::kDequantizeScale, dq->inputs[1]->constant->get_f64(0))
@@ -538,7 +539,7 @@ void dequantize_in_place(ir::Graph& g) {
   }
   for (const auto& [user, dq] : first) fold.push_back(dq);
   std::sort(fold.begin(), fold.end(), [&](const Node* a, const Node* b) { return position.at(a) < position.at(b); });
-  for (Node* dq : fold) dequantize_in_place(g, dq);
+  for (Node* dq : fold) fold_into_requantize(g, dq);
 }
 
 // Nodes as a stable list (passes add nodes while they walk).

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import re
 import statistics
 import sys
 import tempfile
@@ -29,11 +30,15 @@ sys.path.insert(0, str(REPO / "bench"))
 
 def onnx_node_of(ort_name: str, node_names: set[str], producers: dict[str, str]) -> str:
     """The ONNX node an ORT node stands for: its own name, the first node's name before a "/"
-    of a fusion ("matmul_1/MatMulAddFusion"), or for NCHWc convs the node producing the tensor
-    it is named after ("relu_0_out_nchwc"); else the ORT name itself."""
+    of a fusion ("matmul_1/MatMulAddFusion"), the node a QDQ fusion or NHWC rewrite replaced
+    ("conv_3_token_14", a QLinearConv of DQ -> conv_3 -> Q), or for NCHWc convs the node
+    producing the tensor it is named after ("relu_0_out_nchwc"); else the ORT name itself."""
     name = ort_name.split("/")[0]
     if name in node_names:
         return name
+    untokened = re.sub(r"_token_\d+$", "", name)
+    if untokened in node_names:
+        return untokened
     tensor = name[: -len("_nchwc")] if name.endswith("_nchwc") else name
     return producers.get(tensor, ort_name)
 

@@ -14,7 +14,8 @@
 // prefetches the weights a few KB ahead (they stream from memory once per block).
 // A last tile of few positions (a 7x7 map: 49 = 48 + 1) that would waste most
 // of its dot products runs with the block's channels in the lanes instead (one
-// dot per position and k step, the k steps split over up to 4 accumulators).
+// dot per position and k step, the k steps dealt round-robin to up to 16
+// accumulators).
 //   dot4 (opts.int8_dot4: VNNI, NEON dotprod): layout "o<mr>k4", weights int8
 //     (uint8 ones offset by -128) packed four to an int32,
 //     Wp[G * ceil(mg/mr), taps * ceil(cg/4), mr], padding channels = the weight

@@ -17,9 +17,13 @@
 //     user), the output is that DequantizeLinear's, float32:
 //     (y - dequantize_zero) * dequantize_scale, with no round trip through the
 //     integer type: y - z' = saturate(r, lo - z, hi - z) + (z - z') is exact in float32.
+//     An accumulator of known range (an integer Conv/MatMul plus constant
+//     biases: requantize_in_int32) saturates in int32 after the rounding, the
+//     same values with one instruction less per vector.
 // NaN saturates to the type's minimum (the comparisons below are false for it).
 #include <cmath>
 
+#include "ops/int8_conv.h"
 #include "ops/op_families.h"
 #include "ops/quant_types.h"
 
@@ -73,8 +77,11 @@ Expr to_type(DType t, const Expr& e) { return e.type().elem == t ? e : kir::cast
 // residual block) but Markstein's exact sequence: y = RN(1/s) (a constant),
 // q = RN(x * y) is within an ulp of x / s, the remainder x - q * s is exact by
 // FMA, and RN(q + r * y) = RN(x / s). (Where x / s is subnormal the last bit
-// may differ; rounded to an integer it is 0 either way.) An infinite or NaN q
-// (x infinite or NaN, or x / s overflowing) is kept as it is.
+// may differ; rounded to an integer it is 0 either way.) q is first clamped to
+// at most 2^24 (one min, no finiteness test): every x / s above that saturates
+// to the maximum either way, and the corrections of a clamped +inf stay
+// +inf; a q of -inf or NaN (x = -inf or NaN, x / s overflowing downwards)
+// makes the result NaN or -inf, which saturates to the minimum as x / s does.
 Expr quotient(const ir::Node& node, const Expr& x, const Expr& s) {
   const ir::Value* scale = node.inputs[1];
   if (x.type().elem != DType::kF32 || !scale->is_constant() || scale->type.num_elements() != 1 ||
@@ -85,11 +92,65 @@ Expr quotient(const ir::Node& node, const Expr& x, const Expr& s) {
   Expr y = kir::make_const(kir::f32(), yv), neg_s = kir::make_const(kir::f32(), -sv);
   // (x is a chain value the kernel builder binds to a variable or a load: the
   // repeated products are one instruction after LLVM's CSE.)
-  Expr q = x * y;
+  Expr big = kir::make_const(kir::f32(), 16777216.0);
+  Expr product = x * y;
+  Expr q = kir::select(product < big, product, big);
   Expr r = kir::call(kir::Intrinsic::kFma, {q, neg_s, x});
-  Expr exact = kir::call(kir::Intrinsic::kFma, {r, y, q});
-  Expr finite = kir::call(kir::Intrinsic::kAbs, {q}) < kir::make_const(kir::f32(), INFINITY);
-  return kir::select(finite, exact, q);
+  return kir::call(kir::Intrinsic::kFma, {r, y, q});
+}
+
+// A bound on |acc| where the Requantize's accumulator is an integer
+// Conv/MatMul's (K products of two 8-bit differences, each at most 255 in
+// magnitude) plus constant biases; nullopt where it is not known.
+std::optional<double> accumulator_bound(const ir::Value* acc) {
+  const ir::Node* n = acc->producer;
+  if (!n) return std::nullopt;
+  if (n->op == OpKind::kAdd && n->inputs.size() == 2) {
+    for (int i = 0; i < 2; ++i) {
+      const ir::Value* c = n->inputs[i];
+      if (!c->is_constant() || c->type.dtype != DType::kI32) continue;
+      std::optional<double> rest = accumulator_bound(n->inputs[1 - i]);
+      if (!rest) return std::nullopt;
+      double most = 0;
+      for (int64_t j = 0; j < c->type.num_elements(); ++j)
+        most = std::max(most, std::fabs(static_cast<double>(c->constant->get_i64(j))));
+      return *rest + most;
+    }
+    return std::nullopt;
+  }
+  int64_t k = 0;
+  if (n->op == OpKind::kConvInteger) {
+    Expected<ConvParams> p = conv_integer_params(*n);
+    if (!p) return std::nullopt;
+    k = p->cg * p->kh * p->kw;
+  } else if (n->op == OpKind::kMatMulInteger) {
+    Expected<MatMulParams> p = matmul_integer_params(*n);
+    if (!p) return std::nullopt;
+    k = p->k;
+  } else {
+    return std::nullopt;
+  }
+  return static_cast<double>(k) * 255.0 * 255.0;
+}
+
+// Whether Requantize `node`'s rounded product float32(acc) * multiplier is known
+// to stay well inside int32 (|.| < 2^30), so that it saturates as an integer:
+// one conversion, the zero point added and the clamp in int32, the narrowing
+// saturated (a float clamp costs a min, a max and the zero point's add before
+// its conversion: one instruction more per vector).
+bool requantize_in_int32(const ir::Node& node) {
+  const ir::Value* m = node.inputs[1];
+  if (!m->is_constant() || !node.inputs[2]->is_constant()) return false;
+  std::optional<double> bound = accumulator_bound(node.inputs[0]);
+  if (!bound) return false;
+  double most = 0;
+  for (int64_t j = 0; j < m->type.num_elements(); ++j) {
+    double v = std::fabs(m->constant->get_f64(j));
+    if (!std::isfinite(v)) return false;
+    most = std::max(most, v);
+  }
+  // (float32 rounding of acc and of the product adds well under 1 %.)
+  return (*bound + 1) * most * 1.01 < 1073741824.0;
 }
 
 }  // namespace
@@ -173,6 +234,14 @@ Expr element_quantize(const ir::Node& node, const std::vector<Expr>& out_idx, co
       DType qt = node.inputs[2]->type.dtype;
       double lo = static_cast<double>(a.get_int("min", quantized_min(qt)));
       double hi = static_cast<double>(a.get_int("max", quantized_max(qt)));
+      if (!a.has(kDequantizeScale) && requantize_in_int32(node)) {
+        // (i + z cannot overflow: |i| < 2^30.)
+        Expr zi = to_type(DType::kI32, z), i = to_type(DType::kI32, r);
+        Expr l = kir::make_const(kir::i32(), lo), h = kir::make_const(kir::i32(), hi);
+        Expr v = i + zi;
+        v = kir::select(v > l, v, l);
+        return to_type(out, kir::select(v < h, v, h));
+      }
       if (!a.has(kDequantizeScale)) return to_type(out, saturate(r + to_type(DType::kF32, z), lo, hi));
       // (y - z') from r: the zero point z is a constant the pass checked.
       double zq = static_cast<double>(node.inputs[2]->constant->get_i64(0));

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <optional>
-#include <set>
+#include <map>
 
 #include "base/check.h"
 #include "ops/quant_types.h"
@@ -478,30 +478,68 @@ std::optional<std::string> lower_layer(ir::Graph& g, Node* n, const ops::KernelO
 // that float itself (ops/quantize.cpp: dequantize_scale, dequantize_zero), with
 // no round trip through the integer type (a residual block's conv before its
 // Add). Of several such DequantizeLinears feeding one node (a projection
-// shortcut's conv and the main branch's, into the residual Add) only the first
-// folds: that conv's kernel takes the Add (passes/fuse_elementwise), the others
-// stay int8 in memory and join it as dequantized side inputs. `fed` holds the
-// users given a folded input so far (nodes walked in order).
-bool dequantize_in_place(ir::Graph& g, Node* dq, std::set<const Node*>* fed) {
+// shortcut's conv and the main branch's, into the residual Add) only one folds:
+// the one whose integer conv comes first in graph order, as that conv's kernel
+// takes the Add (passes/fuse_elementwise grows groups in graph order); the
+// others stay int8 in memory and join it as dequantized side inputs. (Folding
+// another would store its float: 4 bytes an element, 3.2 MB at ResNet-50's
+// 256x56x56, read back by the Add's kernel.)
+bool foldable_dequantize(const ir::Graph& g, const Node* dq) {
   if (dq->op != OpKind::kDequantizeLinear || !produced_by(dq->inputs[0], OpKind::kRequantize)) return false;
-  const Node* user = single_user(g, dq->outputs[0]);
-  if (user && fed->count(user)) return false;
+  const Node* rq = dq->inputs[0]->producer;
+  const Value *s = dq->inputs[1], *z = dq->inputs[2];
+  return single_user(g, rq->outputs[0]) == dq && !rq->attrs.has(ops::kDequantizeScale) && s->is_constant() &&
+         z->is_constant() && s->type.num_elements() == 1 && z->type.num_elements() == 1 &&
+         s->type.dtype == DType::kF32 && dq->outputs[0]->type.dtype == DType::kF32 &&
+         rq->inputs[2]->is_constant() && rq->inputs[2]->type.num_elements() == 1;
+}
+
+// The node a Requantize's kernel is built around: the integer Conv/MatMul
+// above it (through its bias Add), else the Requantize itself.
+const Node* requantize_anchor(const Node* rq) {
+  const Node* n = rq;
+  for (int i = 0; i < 3 && n; ++i) {
+    if (n->op == OpKind::kConvInteger || n->op == OpKind::kMatMulInteger) return n;
+    n = n->inputs.empty() ? nullptr : n->inputs[0]->producer;
+  }
+  return rq;
+}
+
+// Replaces `dq` and its Requantize by the Requantize dequantized in place.
+void fold_into_requantize(ir::Graph& g, Node* dq) {
   Node* rq = dq->inputs[0]->producer;
-  Value *s = dq->inputs[1], *z = dq->inputs[2];
-  if (single_user(g, rq->outputs[0]) != dq || rq->attrs.has(ops::kDequantizeScale) || !s->is_constant() ||
-      !z->is_constant() || s->type.num_elements() != 1 || z->type.num_elements() != 1 ||
-      s->type.dtype != DType::kF32 || dq->outputs[0]->type.dtype != DType::kF32 || !rq->inputs[2]->is_constant() ||
-      rq->inputs[2]->type.num_elements() != 1)
-    return false;
   ir::Attrs attrs = rq->attrs;
-  attrs.set(ops::kDequantizeScale, s->constant->get_f64(0)).set(ops::kDequantizeZero, z->constant->get_i64(0));
+  attrs.set(ops::kDequantizeScale, dq->inputs[1]->constant->get_f64(0))
+      .set(ops::kDequantizeZero, dq->inputs[2]->constant->get_i64(0));
   auto folded = g.add_node(OpKind::kRequantize, rq->name, rq->inputs, attrs);
   KILN_CHECK(folded.has_value()) << folded.status().message();
   g.replace_all_uses(dq->outputs[0], (*folded)->outputs[0]);
   g.remove_node(dq);
   g.remove_node(rq);
-  if (user) fed->insert(user);
-  return true;
+}
+
+// Folds the DequantizeLinear(Requantize) pairs above (graph order: g sorted).
+void dequantize_in_place(ir::Graph& g) {
+  std::map<const Node*, size_t> position;
+  for (size_t i = 0; i < g.nodes().size(); ++i) position[g.nodes()[i].get()] = i;
+  // Per user, its foldable input that comes first; a pair without a single user folds.
+  std::map<const Node*, Node*> first;
+  std::vector<Node*> fold;
+  for (const auto& node : g.nodes()) {
+    Node* dq = node.get();
+    if (!foldable_dequantize(g, dq)) continue;
+    const Node* user = single_user(g, dq->outputs[0]);
+    if (!user) {
+      fold.push_back(dq);
+      continue;
+    }
+    auto at = [&](const Node* d) { return position.at(requantize_anchor(d->inputs[0]->producer)); };
+    auto [it, fresh] = first.emplace(user, dq);
+    if (!fresh && at(dq) < at(it->second)) it->second = dq;
+  }
+  for (const auto& [user, dq] : first) fold.push_back(dq);
+  std::sort(fold.begin(), fold.end(), [&](const Node* a, const Node* b) { return position.at(a) < position.at(b); });
+  for (Node* dq : fold) fold_into_requantize(g, dq);
 }
 
 // Nodes as a stable list (passes add nodes while they walk).
@@ -553,8 +591,8 @@ void lower_qdq(ir::Graph& g, const ops::KernelOptions& opts) {
     if (!reads_dequantized(n)) continue;
     if (std::optional<std::string> why = lower_layer(g, n, opts)) n->attrs.set(kWhyFp32, *why);
   }
-  std::set<const Node*> fed;
-  for (Node* n : node_list(g)) dequantize_in_place(g, n, &fed);
+  g.topo_sort();  // (lower_layer appended the integer layers: order them)
+  dequantize_in_place(g);
   if (opts.fma)
     for (Node* n : node_list(g))
       if (n->op == OpKind::kQuantizeLinear) n->attrs.set(ops::kQuantizeByReciprocal, int64_t{1});

@@ -106,10 +106,13 @@ std::vector<ConvCase> cases() {
   e.wz = {128};
   v.push_back(e);
   // Last tiles of few positions (channels in the lanes at 16 lanes): 49 = 48 + 1
-  // (k steps split over 4 accumulators), 50 = 48 + 2 (2), an odd number of k
-  // steps (1), and weight zero points that need row sums (the usual tile).
+  // (k steps dealt to 16 accumulators), 196 = 4 * 48 + 4 (4 per position, 2
+  // steps each), 50 = 48 + 2 (the 2 k steps: 2), an odd number of k steps (1),
+  // and weight zero points that need row sums (the usual tile).
   v.push_back(ConvCase{"7x7 map, 1x1, 64 channels", DType::kU8, DType::kI8, {1, 64, 7, 7}, {16, 64, 1, 1}});
   v.back().xz = 100;
+  v.push_back(ConvCase{"14x14 map, 1x1, 32 channels", DType::kU8, DType::kI8, {1, 32, 14, 14}, {8, 32, 1, 1}});
+  v.back().xz = 9;
   v.push_back(ConvCase{"5x10 map, 1x1, 8 channels", DType::kU8, DType::kI8, {1, 8, 5, 10}, {8, 8, 1, 1}});
   ConvCase f{"7x7 map, 3x3 pad 1, 20 channels, 12 outputs", DType::kI8, DType::kI8, {1, 20, 7, 7}, {12, 20, 3, 3}};
   f.pads = {1, 1, 1, 1};
@@ -118,6 +121,9 @@ std::vector<ConvCase> cases() {
   ConvCase g{"7x7 map, weight zero point 3", DType::kU8, DType::kI8, {1, 16, 7, 7}, {8, 16, 1, 1}};
   g.wz = {3};
   v.push_back(g);
+  // A 1x1 conv with 64 k steps and small weights runs its channel blocks innermost.
+  v.push_back(ConvCase{"7x8 map, 1x1, 256 channels (blocks innermost)", DType::kU8, DType::kI8, {1, 256, 7, 8}, {16, 256, 1, 1}});
+  v.back().xz = 3;
   // im2cols over 512 KB run in chunks of output rows (the last one shorter).
   ConvCase h{"36x36 map, 3x3 pad 1, 64 channels (chunks of rows)", DType::kU8, DType::kI8, {1, 64, 36, 36}, {4, 64, 3, 3}};
   h.pads = {1, 1, 1, 1};

@@ -326,6 +326,42 @@ TEST_F(LowerQdqTest, ResidualAddJoinsTheConvEpilogue) {
   EXPECT_EQ(groups[1].nodes[3]->inputs[1], groups[1].nodes[2]->outputs[0]);
 }
 
+TEST_F(LowerQdqTest, ProjectionShortcutStaysInt8InMemory) {
+  // A projection block: Add(DQ(Q(conv_a(x))), DQ(Q(conv_b(x)))), conv_b's nodes
+  // first in the model. Only the Requantize of the conv whose kernel takes the
+  // Add dequantizes in place; the other conv's kernel stores uint8 (not floats)
+  // and its DequantizeLinear joins the Add's kernel as a side input.
+  onnx::ModelProto m = make_model(13);
+  quantized_input(m, {"1", "2", "3", "3"});
+  add_int_initializer(m, "w", onnx::TensorProto::INT8, {2, 2, 1, 1}, {1, -2, 3, 4});
+  add_f32_initializer(m, "w_scale", {}, {0.5f});
+  add_int_initializer(m, "w_zp", onnx::TensorProto::INT8, {}, {0});
+  add_node(m, "DequantizeLinear", {"w", "w_scale", "w_zp"}, {"wf"}, "dq_w");
+  for (std::string c : {"b", "a"}) {
+    add_node(m, "Conv", {"xf", "wf"}, {"y" + c}, "conv_" + c);
+    add_f32_initializer(m, c + "_scale", {}, {0.2f});
+    add_int_initializer(m, c + "_zp", onnx::TensorProto::UINT8, {}, {100});
+    add_node(m, "QuantizeLinear", {"y" + c, c + "_scale", c + "_zp"}, {c + "q"}, "q_" + c);
+    add_node(m, "DequantizeLinear", {c + "q", c + "_scale", c + "_zp"}, {c + "f"}, "dq_" + c);
+  }
+  add_node(m, "Add", {"af", "bf"}, {"sum"}, "residual");
+  quantized_output(m, "sum");
+  auto g = lowered(m);
+  ASSERT_TRUE(g);
+  std::vector<lower::FusedGroup> groups = passes::fuse_elementwise(*g);
+  int in_place = 0;
+  for (const lower::FusedGroup& group : groups) {
+    bool adds = false;
+    for (const ir::Node* n : group.nodes) {
+      adds = adds || (n->op == OpKind::kAdd && n->inputs[0]->type.dtype == DType::kF32);
+      in_place += n->op == OpKind::kRequantize && n->attrs.has(ops::kDequantizeScale);
+    }
+    if (group.anchor()->op == OpKind::kConvInteger && !adds)
+      EXPECT_EQ(group.result()->type.dtype, DType::kU8) << g->str();
+  }
+  EXPECT_EQ(in_place, 1) << g->str();
+}
+
 TEST_F(LowerQdqTest, FloatModelIsUntouched) {
   onnx::ModelProto m = make_model(13);
   add_input(m, "x", {"1", "2"});

@@ -21,6 +21,11 @@ std::pair<int64_t, int64_t> interior(int64_t in, int64_t out, int64_t s, int64_t
 
 }  // namespace
 
+bool depthwise_parallel(const KernelOptions& opts, const ConvParams& p) {
+  constexpr int64_t kMinParallelMacs = int64_t{1} << 20;
+  return opts.parallelize() && p.n * p.m * p.oh * p.ow * p.kh * p.kw >= kMinParallelMacs;
+}
+
 DepthwiseInterior depthwise_interior(const ConvParams& p) {
   DepthwiseInterior r;
   std::tie(r.rlo, r.rhi) = interior(p.h, p.oh, p.sh, p.pt, p.kh, p.dh);

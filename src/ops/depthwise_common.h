@@ -17,6 +17,18 @@ struct DepthwiseInterior {
 };
 DepthwiseInterior depthwise_interior(const ConvParams& p);
 
+// Whether the NHWC depthwise conv's outer loop runs on the thread pool: only
+// from about a million multiply-adds (~10 us on one core). Smaller ones ran slower
+// on two threads than on one (MobileNetV2's 14x14 and 7x7 depthwise convs,
+// NHWC, 0.15-0.7 M MACs: 2-11 us on one thread, 7-24 us on two: the fork-join
+// and the rows each thread reads from the other core's cache cost more than
+// the halved work saves), while 1.35 M MACs at 56x56 gained (36 -> 29 us).
+// The NCHW kernel (ops/depthwise.cpp) is several times slower per
+// multiply-add (a quantized MobileNetV2's, with its QuantizeLinear epilogue,
+// 20-90 us at 0.3-1.8 M MACs) and stays parallel: serial, that model's two-thread
+// run took 1.06 -> 1.25 ms.
+bool depthwise_parallel(const KernelOptions& opts, const ConvParams& p);
+
 // One register tile of `mr` accumulators, vectorized over `width` lanes of
 // `j`: acc[i] = init, then acc[i] += x(i) * w over the window (loop kh outer,
 // kw inner, kw of kind kw_kind), then out(i, acc[i]). `row_ok`, when set,

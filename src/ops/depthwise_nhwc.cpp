@@ -43,7 +43,7 @@ class NhwcDepthwise {
       Expr inside = oh_ >= Expr(rlo_) && oh_ < Expr(rhi_);
       body = rlo_ >= rhi_ ? row(true) : kir::if_then_else(inside, body, row(true));
     }
-    return nest.build(body, ctx_.opts.parallelize());
+    return nest.build(body, depthwise_parallel(ctx_.opts, p_));
   }
 
  private:

@@ -43,6 +43,17 @@ class LowerQdqTest : public FrontendTest {
     add_node(m, "DequantizeLinear", {"yq", "y_scale", "y_zp"}, {"out"}, "dq_y");
     add_output(m, "out");
   }
+  // The quantized input xf [1, 2, 3, 3] and 1x1 int8 weights (2 channels, scale
+  // 0.5) dequantized to wf: the start of the residual-block tests below.
+  onnx::ModelProto pointwise_block_input() {
+    onnx::ModelProto m = make_model(13);
+    quantized_input(m, {"1", "2", "3", "3"});
+    add_int_initializer(m, "w", onnx::TensorProto::INT8, {2, 2, 1, 1}, {1, -2, 3, 4});
+    add_f32_initializer(m, "w_scale", {}, {0.5f});
+    add_int_initializer(m, "w_zp", onnx::TensorProto::INT8, {}, {0});
+    add_node(m, "DequantizeLinear", {"w", "w_scale", "w_zp"}, {"wf"}, "dq_w");
+    return m;
+  }
 };
 
 std::vector<float> floats(const ir::Value* v) { return f32_values(*v->constant); }
@@ -299,12 +310,7 @@ TEST_F(LowerQdqTest, FloatWeightsQuantizedInTheGraph) {
 TEST_F(LowerQdqTest, ResidualAddJoinsTheConvEpilogue) {
   // conv(x) -> Q -> DQ, + DQ(x) (the identity shortcut) -> Q -> DQ: one kernel
   // after the quantized input; the shortcut's DequantizeLinear joins before the Add.
-  onnx::ModelProto m = make_model(13);
-  quantized_input(m, {"1", "2", "3", "3"});
-  add_int_initializer(m, "w", onnx::TensorProto::INT8, {2, 2, 1, 1}, {1, -2, 3, 4});
-  add_f32_initializer(m, "w_scale", {}, {0.5f});
-  add_int_initializer(m, "w_zp", onnx::TensorProto::INT8, {}, {0});
-  add_node(m, "DequantizeLinear", {"w", "w_scale", "w_zp"}, {"wf"}, "dq_w");
+  onnx::ModelProto m = pointwise_block_input();
   add_node(m, "Conv", {"xf", "wf"}, {"y"}, "conv");
   add_f32_initializer(m, "c_scale", {}, {0.2f});
   add_int_initializer(m, "c_zp", onnx::TensorProto::UINT8, {}, {100});
@@ -331,12 +337,7 @@ TEST_F(LowerQdqTest, ProjectionShortcutStaysInt8InMemory) {
   // first in the model. Only the Requantize of the conv whose kernel takes the
   // Add dequantizes in place; the other conv's kernel stores uint8 (not floats)
   // and its DequantizeLinear joins the Add's kernel as a side input.
-  onnx::ModelProto m = make_model(13);
-  quantized_input(m, {"1", "2", "3", "3"});
-  add_int_initializer(m, "w", onnx::TensorProto::INT8, {2, 2, 1, 1}, {1, -2, 3, 4});
-  add_f32_initializer(m, "w_scale", {}, {0.5f});
-  add_int_initializer(m, "w_zp", onnx::TensorProto::INT8, {}, {0});
-  add_node(m, "DequantizeLinear", {"w", "w_scale", "w_zp"}, {"wf"}, "dq_w");
+  onnx::ModelProto m = pointwise_block_input();
   for (std::string c : {"b", "a"}) {
     add_node(m, "Conv", {"xf", "wf"}, {"y" + c}, "conv_" + c);
     add_f32_initializer(m, c + "_scale", {}, {0.2f});

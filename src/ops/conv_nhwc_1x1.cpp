@@ -92,11 +92,15 @@ class Conv1x1Gemm {
   }
 
  private:
-  // Where the output (positions x output channels, row-major) does not stay
-  // in L2 but the weights do, each row tile passes over every column panel,
-  // so that the output is written in whole rows (long runs the prefetchers
-  // follow), and the work items split the positions only (ResNet-50's 64->256
-  // at 56x56 with its residual Add: 0.82 -> 0.65 ms). Otherwise plan_gemm's
+  // Where the weights stay in L2 and the output does not (or has rows for
+  // every work item), each row tile passes over every column panel, so that
+  // the output is written in whole rows (long runs the prefetchers follow),
+  // and the work items split the positions only (ResNet-50's 64->256 at 56x56
+  // with its residual Add: 0.82 -> 0.65 ms). Split by positions, a thread
+  // reads only its own rows of the input, which the layer before (split the
+  // same way) left in its core's cache; split by panels as well, every
+  // thread read every row (ResNet-50's 512->128 at 28x28, 2 threads: 0.42 ->
+  // 0.27-0.28 ms, ORT 0.33; 1 thread unchanged within noise). Otherwise plan_gemm's
   // blocking, but a row tile passes over its chunk's panels only while they
   // stay in L1: else every row tile streams them from L2 (MobileNetV2's
   // 112->1280 at 7x7: 0.122 -> 0.083 ms). In panel order a long K is cut in
@@ -105,7 +109,7 @@ class Conv1x1Gemm {
   // 1024->256 0-4 %; at K = 512, two blocks, 2-5 % slower, so not split).
   void schedule_rows(GemmPlan& plan) const {
     int64_t weights = p_.cg * mg_ * 4, out = positions_ * mg_ * 4;
-    if (out > kGemmL2Bytes && 2 * weights <= kGemmL2Bytes && plan.kblocks == 1) {
+    if ((out > kGemmL2Bytes || plan.tiles >= kWorkItems) && 2 * weights <= kGemmL2Bytes && plan.kblocks == 1) {
       plan.chunks = 1;
       plan.panels_per_chunk = plan.panels;
       plan.mblocks = std::max(plan.mblocks, std::min(plan.tiles, kWorkItems));

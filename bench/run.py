@@ -75,13 +75,14 @@ def main() -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="kiln_bench_"))
     peaks = {t: measure_peak(t, tmp) for t in args.threads}
+    peaks_seen: dict[int, list[float]] = {}
     rows = []
     # The kiln engines: (level, layout), NHWC only at levels >= 3; the first is the one compared with ORT.
     engines = [(l, lay) for l in args.levels for lay in args.layouts if lay == "NCHW" or l >= 3]
     args.engine_names = [f"L{l}" + ("" if lay == "NCHW" else f" {lay}") for l, lay in engines]
     header = (f"{'model':22} {'thr':>3} {'ORT ms':>8} " + " ".join(f"{e + ' ms':>12}" for e in args.engine_names) +
-              f" {args.engine_names[0] + '/ORT':>8} {'GFLOP/s':>8} {'%peak':>6} {'ORT %peak':>9}")
-    print(f"FMA peak (GFLOP/s): " + ", ".join(f"{t} thread(s) {p:.1f}" for t, p in peaks.items()))
+              f" {args.engine_names[0] + '/ORT':>8} {'GFLOP/s':>8} {'%peak':>6} {'ORT %peak':>9} {'peak':>6}")
+    print(f"FMA peak at the start (GFLOP/s; measured again after each model, the last column): " + ", ".join(f"{t} thread(s) {p:.1f}" for t, p in peaks.items()))
     print(header)
     for name, build in BENCH_MODELS.items():
         if args.models and name not in args.models:
@@ -129,16 +130,21 @@ def main() -> int:
                     r()
                     times[k].append(time.perf_counter() - t0)
             med = {k: float(np.median(v)) * 1e3 for k, v in times.items()}
+            # The peak again, right after this model's runs: the VM's speed drifts by 10-20 %
+            # within minutes (2026-12-07: ORT's ResNet-50 45-56 ms in one hour), so a peak from
+            # the start of the run would over- or understate % peak for the later models.
+            peak = measure_peak(threads, tmp)
+            peaks_seen.setdefault(threads, []).append(peak)
             best = engines[0]
             gflops = flops / (med[best] * 1e-3) * 1e-9
             ort_gflops = flops / (med["ort"] * 1e-3) * 1e-9
             row = (name, threads, med["ort"], [med.get(e, float("nan")) for e in engines], med[best] / med["ort"], gflops,
-                   100 * gflops / peaks[threads], 100 * ort_gflops / peaks[threads])
+                   100 * gflops / peak, 100 * ort_gflops / peak)
             rows.append(row)
             print(f"{name:22} {threads:>3} {med['ort']:>8.2f} " + " ".join(f"{med.get(e, float('nan')):>12.2f}" for e in engines) +
-                  f" {row[4]:>8.2f} {gflops:>8.1f} {row[6]:>5.0f}% {row[7]:>8.0f}%", flush=True)
+                  f" {row[4]:>8.2f} {gflops:>8.1f} {row[6]:>5.0f}% {row[7]:>8.0f}% {peak:>6.1f}", flush=True)
     if args.write:
-        write_doc(rows, args, peaks, cpu_model())
+        write_doc(rows, args, peaks_seen, cpu_model())
     return 0
 
 
@@ -149,8 +155,9 @@ def write_doc(rows, args, peaks, cpu: str) -> None:
         title,
         "",
         f"Measured {datetime.date.today().isoformat()} on `{cpu}` ({os.cpu_count()} vCPUs, {isa()}), load average "
-        f"{os.getloadavg()[0]:.1f} at the end. FMA peak measured here: " +
-        ", ".join(f"{t} thread(s) {p:.1f} GFLOP/s" for t, p in peaks.items()) + ".",
+        f"{os.getloadavg()[0]:.1f} at the end. FMA peak measured here after each model's runs (% peak "
+        "is against that model's): " +
+        ", ".join(f"{t} thread(s) {min(p):.1f}-{max(p):.1f} GFLOP/s" for t, p in peaks.items()) + ".",
         "",
         "| model | threads | ORT ms | " + " | ".join(f"kiln {e} ms" for e in args.engine_names) +
         f" | {args.engine_names[0]}/ORT | kiln GFLOP/s | kiln % peak | ORT % peak |",
@@ -166,7 +173,7 @@ def write_doc(rows, args, peaks, cpu: str) -> None:
         "Written by `python3 bench/run.py --write [--target SPEC]`. kiln (Python API) and ONNX Runtime",
         "(all graph optimizations, same intra-op threads) run interleaved in one process; numbers are",
         "median latencies. GFLOP/s counts 2 per multiply-add of Conv/MatMul/Gemm; % peak is against the",
-        "fp32 FMA peak that `bench/fma_peak.c` measures on the same machine in the same run.",
+        "fp32 FMA peak that `bench/fma_peak.c` measures on the same machine right after each model's runs.",
         "Level 2 is timed only for models up to 1 GFLOP (`--slow-max-gflop`).",
         "",
     ]

@@ -32,9 +32,10 @@ inline void cpu_relax(int iteration) {
 
 }  // namespace
 
-ThreadPool::ThreadPool(int num_threads) : num_threads_(num_threads < 1 ? 1 : num_threads) {
+ThreadPool::ThreadPool(int num_threads)
+    : num_threads_(num_threads < 1 ? 1 : num_threads), cursors_(new Cursor[num_threads_]) {
   workers_.reserve(num_threads_ - 1);
-  for (int i = 1; i < num_threads_; ++i) workers_.emplace_back([this] { worker_loop(); });
+  for (int i = 1; i < num_threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -46,15 +47,20 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
-bool ThreadPool::run_chunks(Job& job) {
+bool ThreadPool::run_chunks(Job& job, int self) {
   int64_t finished = 0;
-  for (;;) {
-    const int64_t c = job.next.fetch_add(1, std::memory_order_relaxed);
-    if (c >= job.chunks) break;
-    const int64_t begin = job.n * c / job.chunks;
-    const int64_t end = job.n * (c + 1) / job.chunks;
-    if (begin < end) job.fn(job.ctx, begin, end);
-    ++finished;
+  for (int k = 0; k < num_threads_; ++k) {
+    const int owner = (self + k) % num_threads_;
+    const int64_t last = owned_begin(job, owner + 1);
+    if (cursors_[owner].next.load(std::memory_order_relaxed) >= last) continue;
+    for (;;) {
+      const int64_t c = cursors_[owner].next.fetch_add(1, std::memory_order_relaxed);
+      if (c >= last) break;
+      const int64_t begin = job.n * c / job.chunks;
+      const int64_t end = job.n * (c + 1) / job.chunks;
+      if (begin < end) job.fn(job.ctx, begin, end);
+      ++finished;
+    }
   }
   if (finished == 0) return false;
   return job.done.fetch_add(finished, std::memory_order_acq_rel) + finished == job.chunks;
@@ -71,13 +77,14 @@ void ThreadPool::parallel_for(kiln_task_fn fn, void* ctx, int64_t n) {
   job.ctx = ctx;
   job.n = n;
   job.chunks = n < kChunksPerThread * num_threads_ ? n : kChunksPerThread * num_threads_;
+  for (int t = 0; t < num_threads_; ++t) cursors_[t].next.store(owned_begin(job, t), std::memory_order_relaxed);
   {
     std::lock_guard<std::mutex> lock(mu_);
     job_ = &job;
     generation_.fetch_add(1, std::memory_order_release);
     if (sleepers_ > 0) wake_cv_.notify_all();
   }
-  run_chunks(job);
+  run_chunks(job, 0);
   auto all_done = [&] { return job.done.load(std::memory_order_acquire) == job.chunks; };
   for (int i = 0; i < kSpinIterations && !all_done(); ++i) cpu_relax(i);
   std::unique_lock<std::mutex> lock(mu_);
@@ -88,7 +95,7 @@ void ThreadPool::parallel_for(kiln_task_fn fn, void* ctx, int64_t n) {
   for (int i = 0; job.users.load(std::memory_order_acquire) != 0; ++i) cpu_relax(i);
 }
 
-void ThreadPool::worker_loop() {
+void ThreadPool::worker_loop(int self) {
   uint64_t seen = 0;
   for (;;) {
     bool changed = false;
@@ -114,7 +121,7 @@ void ThreadPool::worker_loop() {
       if (job) job->users.fetch_add(1, std::memory_order_relaxed);
     }
     if (!job) continue;
-    if (run_chunks(*job)) {
+    if (run_chunks(*job, self)) {
       std::lock_guard<std::mutex> lock(mu_);
       done_cv_.notify_one();
     }

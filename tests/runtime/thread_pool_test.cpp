@@ -38,11 +38,38 @@ TEST(ThreadPool, SumsEveryIndexOnceAtOneToFourThreads) {
       task.hits = &hits;
       pool.parallel_for(sum_range, &task, n);
       EXPECT_EQ(task.sum.load(), n * (n - 1) / 2) << "threads=" << threads << " n=" << n;
-      // One call per chunk: up to 4 chunks per thread, claimed dynamically.
+      // One call per chunk: up to 4 chunks per thread.
       const int64_t chunks = threads == 1 ? 1 : std::min<int64_t>(n, 4 * threads);
       EXPECT_EQ(task.calls.load(), chunks) << "threads=" << threads << " n=" << n;
       for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[i].load(), 1) << "index " << i;
     }
+  }
+}
+
+// Each thread owns a run of chunks (the caller the first) and claims it before
+// taking others': a worker can reach the caller's chunks only after its own,
+// and its first one here waits until the caller's are done, so the caller must
+// have run all of them itself.
+TEST(ThreadPool, CallerRunsTheChunksItOwns) {
+  ThreadPool pool(2);
+  struct Ctx {
+    std::thread::id caller = std::this_thread::get_id();
+    std::atomic<int> caller_done{0};
+    std::vector<std::thread::id> ran = std::vector<std::thread::id>(8);
+  } ctx;
+  for (int iter = 0; iter < 50; ++iter) {
+    ctx.caller_done = 0;
+    pool.parallel_for(
+        [](void* p, int64_t b, int64_t e) {
+          auto* c = static_cast<Ctx*>(p);
+          ASSERT_EQ(e, b + 1);  // 8 items at 2 threads: one per chunk
+          if (b >= 4)
+            while (c->caller_done.load() < 4) std::this_thread::yield();
+          c->ran[b] = std::this_thread::get_id();
+          if (b < 4) c->caller_done.fetch_add(1);
+        },
+        &ctx, 8);
+    for (int i = 0; i < 4; ++i) ASSERT_EQ(ctx.ran[i], ctx.caller) << "chunk " << i << ", call " << iter;
   }
 }
 

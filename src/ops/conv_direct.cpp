@@ -30,6 +30,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "ops/op_families.h"
 
@@ -62,6 +63,13 @@ constexpr int64_t kMaxUnrolledChannels = 4;
 // measured no faster than the tap-major order's 12 (x86-64-v3 code on the
 // AVX-512 host); the 7x7 stem at AVX-512 has 16: 1.72 -> 1.48 ms (ORT 1.55).
 constexpr int64_t kMinSlidingAccumulators = 16;
+// ... and pays when each broadcast input feeds at least this many updates on
+// average (a tile row's updates over the distinct inputs they read): 3x3 at
+// stride 1 2.6, the 7x7 stem at stride 2 2.7; a 3x3 at stride 2 has 1.4, and
+// the tap-major order's full-width tiles are faster there (AVX-512, 1 thread,
+// NHWC: 128->128 at 56x56 1.16 -> 1.09 ms, 256->256 at 28x28 1.05 -> 0.99,
+// 512->512 at 14x14 1.33 -> 1.20).
+constexpr double kMinSlidingReuse = 2.0;
 
 Expr zero() { return Expr(int64_t{0}); }
 
@@ -114,7 +122,7 @@ class DirectConv {
     // order).
     int64_t nv = (nr_ + ctx.opts.f32_lanes - 1) / std::max(1, ctx.opts.f32_lanes);
     int64_t mr_sliding = std::min<int64_t>(mr_, (std::max(8, ctx.opts.vector_registers) - 1 - nv * p.kw) / nv);
-    sliding_ = !flat_ && mr_sliding * nv >= kMinSlidingAccumulators;
+    sliding_ = !flat_ && mr_sliding * nv >= kMinSlidingAccumulators && sliding_reuse(mr_sliding) >= kMinSlidingReuse;
     if (sliding_) mr_ = mr_sliding;
     chunk_ = std::max<int64_t>(1, kChunkPositions / mr_) * mr_;
     // Channel blocks, over the whole image or over groups of rows (as many as
@@ -136,6 +144,14 @@ class DirectConv {
     // weights would not stay in a core's L2 (512 KiB and up on the targets)
     // while a row group visits them, so that one block's weights serve every row.
     weights_major_ = p.m * p.cg * p.kh * p.kw * int64_t{sizeof(float)} > kL2Bytes;
+  }
+
+  // Updates per distinct input in a window row of a tile of mr positions.
+  double sliding_reuse(int64_t mr) const {
+    std::set<int64_t> inputs;
+    for (int64_t i = 0; i < mr; ++i)
+      for (int64_t k = 0; k < p_.kw; ++k) inputs.insert(i * p_.sw + k * p_.dw);
+    return double(mr * p_.kw) / double(std::max<size_t>(1, inputs.size()));
   }
 
   Stmt build() {

@@ -56,6 +56,8 @@ constexpr int64_t kMinBlockChannels = 8;
 constexpr int64_t kMaxRowBufferBytes = 48 * 1024;
 // Weights that stay in L2 while an iteration's rows visit every channel block.
 constexpr int64_t kL2Bytes = 512 * 1024;
+// Floats per 64-byte cache line.
+constexpr int64_t kLineFloats = 16;
 // Up to this many input channels (a network's first conv) the channel loop is unrolled.
 constexpr int64_t kMaxUnrolledChannels = 4;
 // The sliding order needs this many accumulators (twice the FMA latency x FMA
@@ -144,6 +146,7 @@ class DirectConv {
     // weights would not stay in a core's L2 (512 KiB and up on the targets)
     // while a row group visits them, so that one block's weights serve every row.
     weights_major_ = p.m * p.cg * p.kh * p.kw * int64_t{sizeof(float)} > kL2Bytes;
+    prefetch_blocks_ = whole_ && !sliding_ && packed_ && nblk_ > 1 && weights_major_;
   }
 
   // Updates per distinct input in a window row of a tile of mr positions.
@@ -310,6 +313,21 @@ class DirectConv {
     bool border = !flat_ && !whole_ && c0_const >= 0 && (c0_const < lo_ || c0_const + mr > hi_);
     bool unroll_cols = border && loop_channels;
     bool unroll_window = whole_ && loop_channels && p_.kh * p_.kw <= 9;
+    // Whole-image tiles of weights that do not stay in L2 (late layers: few
+    // positions, megabytes of weights read once per run) wait on each block's
+    // weights: the first tile prefetches the next block's (into L2) as it
+    // reads this one's, one line of each tap per input channel.
+    bool prefetch_next = prefetch_blocks_ && c0_const == 0;
+    auto with_prefetches = [&](const Expr& khe, const Expr& kwe, Stmt s) {
+      if (!prefetch_next) return s;
+      Expr next = icb_ + Expr(int64_t{1});
+      Expr gbn = gb_ + next / Expr(nblk_), icn = next % Expr(nblk_) * Expr(cb_) + icl;
+      for (int64_t l = off; l < off + width; l += kLineFloats) {
+        Expr pf = kir::call(kir::Intrinsic::kPrefetch, {ctx_.read(1, {gbn, khe, kwe, icn, Expr(l)})});
+        s = kir::let_stmt(kir::var("pw", t), pf, s);
+      }
+      return s;
+    };
 
     // The input of tile position i at window tap (khe, kwe), whose values khc
     // and kwc are known when >= 0; null when that tap lies in the padding.
@@ -383,7 +401,8 @@ class DirectConv {
         return kir::for_loop(kw, zero(), Expr(p_.kw), kir::ForKind::kSerial, channel_loop(updates(khe, khc, kw, -1)));
       std::vector<Stmt> taps;
       for (int64_t k = 0; k < p_.kw; ++k)
-        if (std::vector<Stmt> u = updates(khe, khc, Expr(k), k); !u.empty()) taps.push_back(channel_loop(std::move(u)));
+        if (std::vector<Stmt> u = updates(khe, khc, Expr(k), k); !u.empty())
+          taps.push_back(channel_loop({with_prefetches(khe, Expr(k), kir::block(std::move(u)))}));
       return kir::block(std::move(taps));
     };
     // Sliding order: the taps of window row khe unrolled, their updates ordered
@@ -454,6 +473,7 @@ class DirectConv {
   const LowerContext& ctx_;
   const ConvParams& p_;
   bool nhwc_ = false, packed_ = false, flat_ = false, whole_ = false, weights_major_ = false, sliding_ = false;
+  bool prefetch_blocks_ = false;  // whole-image tiles prefetch the next weight block
   int64_t nr_ = 1, mr_ = 1, mg_ = 1, blocks_ = 1, gbs_ = 1, lo_ = 0, hi_ = 0, chunk_ = 1, chunks_ = 1;
   int64_t nblk_ = 1, cb_ = 1;        // input-channel blocks
   int64_t rows_ = 1, groups_ = 1;    // output rows per iteration, row groups

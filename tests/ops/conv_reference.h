@@ -33,6 +33,7 @@ inline std::vector<ConvCase> direct_conv_edge_cases() {
       {1, 16, 9, 30, 16, 5, 3, 2, {1, 1}, {2, 1, 2, 1}, {1, 2}, true},    // sliding order 5x3: window-row loop, groups
       {1, 8, 6, 5, 12, 3, 3, 1, {1, 1}, {2, 1, 0, 2}, {2, 1}, true},      // sliding whole-image tiles: dilated, odd pads
       {2, 6, 7, 6, 10, 5, 3, 1, {1, 1}, {2, 1, 2, 1}, {1, 1}, false},     // sliding whole-image tiles 5x3: row checks
+      {1, 160, 8, 10, 240, 3, 3, 1, {2, 2}, {1, 1, 1, 1}, {1, 1}, true},  // weights beyond L2: whole-image tiles prefetch blocks
   };
 }
 

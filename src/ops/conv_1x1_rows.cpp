@@ -1,11 +1,14 @@
-// Level-3 1x1 unit-stride (along rows), unpadded Conv on NCHW as GEMMs:
+// Level-3 1x1 unpadded Conv on NCHW as GEMMs:
 // output channels x positions = W[oc, ic] x X[ic, positions], per image and
 // group, on the GEMM microkernel of ops/gemm_tiler.h (mr output channels x nr
 // positions, weights broadcast, vectors along the contiguous positions, so
 // loads and the epilogue's stores are contiguous vectors). With unit strides
-// the whole H x W plane is one row of positions; with a row stride (or an
-// epilogue that reads an input broadcast along only one of H and W) each
-// output row is its own GEMM. Rows that fill vectors badly (7x7 = 49 =
+// the whole H x W plane is one row of positions; with a row stride alone (or
+// an epilogue that reads an input broadcast along only one of H and W) each
+// output row is its own GEMM. A column stride (the stride-2 projection
+// shortcuts of ResNets) keeps the output plane one row of positions whose
+// inputs lie apart: B's full panels are then always gathered into the
+// contiguous local buffer below. Rows that fill vectors badly (7x7 = 49 =
 // 32 + 16 + 1 lanes) with a long K run the transposed GEMM instead: positions
 // x output channels, the channel vectors stored HW apart. An input bigger
 // than L2 (B, its rows a plane apart) has each column panel copied into a
@@ -44,7 +47,8 @@ bool plane_is_one_row(const LowerContext& ctx) {
 class OneByOne {
  public:
   OneByOne(const LowerContext& ctx, const ConvParams& p) : ctx_(ctx), p_(p), mg_(p.m / p.group) {
-    bool flat = p.sh == 1 && plane_is_one_row(ctx);
+    bool flat = (p.sh == 1 || p.sw > 1) && plane_is_one_row(ctx);
+    flat_strided_ = flat && (p.sh > 1 || p.sw > 1);
     cols_ = flat ? p.oh * p.ow : p.ow;
     n_ = nest_.add("n", p.n), g_ = nest_.add("g", p.group);
     oh_ = flat ? zero() : nest_.add("oh", p.oh);
@@ -59,8 +63,8 @@ class OneByOne {
     RegisterTile tile = register_tile(ctx_.opts);
     bool tiled = packed && packed->layout == gemm_rows_layout_name(packed->block);
     GemmPlan plan = plan_gemm(mg_, cols_, p_.cg, tiled ? packed->block : tile.mr, tile.nr, batches_);
-    // The input's rows (B's) lie a plane apart.
-    plan_packed_b(plan, cols_, p_.cg);
+    // The input's rows (B's) lie a plane apart; with a column stride, its columns too.
+    plan_packed_b(plan, cols_, p_.cg, p_.sw > 1);
     GemmOperands ops;
     ops.a = [&](const Expr& m0, int64_t i, int64_t rows, const Expr& k) {
       if (tiled) return ctx_.read(1, {oc(m0) * Expr(p_.cg) + k * Expr(rows) + Expr(i)});
@@ -90,9 +94,12 @@ class OneByOne {
 
  private:
   Expr oc(const Expr& m) const { return p_.group == 1 ? m : g_ * Expr(mg_) + m; }
-  // X[n, input channel k of the group, row, position col].
+  // X[n, input channel k of the group, ...] of output position col (of the
+  // plane, or of row oh_).
   Expr input(const Expr& k, const Expr& col) const {
-    return ctx_.read(0, {n_, p_.group == 1 ? k : g_ * Expr(p_.cg) + k, oh_ * Expr(p_.sh), col});
+    Expr c = p_.group == 1 ? k : g_ * Expr(p_.cg) + k;
+    if (flat_strided_) return ctx_.read(0, {n_, c, col / Expr(p_.ow) * Expr(p_.sh), col % Expr(p_.ow) * Expr(p_.sw)});
+    return ctx_.read(0, {n_, c, oh_ * Expr(p_.sh), p_.sw == 1 ? col : col * Expr(p_.sw)});
   }
   // Output channel m of the group at position col, plus the bias.
   Stmt output(const Expr& m, const Expr& col, const Expr& v) const {
@@ -109,21 +116,30 @@ class OneByOne {
   const LowerContext& ctx_;
   const ConvParams& p_;
   int64_t mg_, cols_ = 1, batches_ = 1;
+  bool flat_strided_ = false;  // one row of output positions whose inputs are not
   LoopNest nest_;
   Expr n_, g_, oh_;
 };
 
 }  // namespace
 
+namespace {
+
+// The positions of one GEMM's row: the whole plane (unless an epilogue
+// operand broadcast along H or W splits it, plane_is_one_row), or one output
+// row where only the row stride is not 1.
+int64_t row_positions(const ConvParams& p) { return p.sh == 1 || p.sw > 1 ? p.oh * p.ow : p.ow; }
+
+}  // namespace
+
 bool conv_1x1_rows_applies(const ConvParams& p, const KernelOptions& opts) {
-  bool unit = p.kh == 1 && p.kw == 1 && p.sw == 1 && p.pt == 0 && p.pl == 0 && p.pb == 0 && p.pr == 0;
+  bool unit = p.kh == 1 && p.kw == 1 && p.pt == 0 && p.pl == 0 && p.pb == 0 && p.pr == 0;
   // Rows of positions at least half a panel long keep most vector lanes busy.
-  int64_t row = p.sh == 1 ? p.oh * p.ow : p.ow;
-  return unit && 2 * row >= register_tile(opts).nr;
+  return unit && 2 * row_positions(p) >= register_tile(opts).nr;
 }
 
 bool conv_1x1_transposed(const ConvParams& p, const KernelOptions& opts) {
-  int64_t lanes = std::max(1, opts.f32_lanes), nr = register_tile(opts).nr, row = p.sh == 1 ? p.oh * p.ow : p.ow;
+  int64_t lanes = std::max(1, opts.f32_lanes), nr = register_tile(opts).nr, row = row_positions(p);
   // Vector operations per row of positions: whole vectors, then one per tail piece.
   int64_t ops = row / lanes + static_cast<int64_t>(vector_pieces(row % lanes, static_cast<int>(lanes)).size());
   bool ragged = row < ops * lanes * kMinLaneUse / 100;

@@ -112,10 +112,11 @@ void plan_l1_k_blocks(GemmPlan& g, int64_t k, int64_t l1_bytes) {
   }
 }
 
-void plan_packed_b(GemmPlan& g, int64_t n, int64_t k) {
-  if (n * k * 4 <= kPackMinB) return;
+void plan_packed_b(GemmPlan& g, int64_t n, int64_t k, bool gathered) {
+  if (!gathered && n * k * 4 <= kPackMinB) return;
   int64_t rows_per_block = (g.tiles + g.mblocks - 1) / g.mblocks;
-  if (g.kc * g.nr * 4 > kGemmStackBytes || rows_per_block < kMinPackedRowTiles || g.panels < 2) return;
+  if (g.kc * g.nr * 4 > kGemmStackBytes || g.panels < 2) return;
+  if (!gathered && rows_per_block < kMinPackedRowTiles) return;
   g.pack_b = true;
   g.rows_outer = false;
 }

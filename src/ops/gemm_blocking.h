@@ -72,7 +72,9 @@ void plan_l1_k_blocks(GemmPlan& g, int64_t k, int64_t l1_bytes);
 
 // Sets pack_b (and panel-outer order) for a plan whose B rows lie far apart
 // in memory (NCHW activations, a whole plane apart): when the packed panel
-// fits a stack buffer and enough row tiles read it. n and k are B's columns and rows.
-void plan_packed_b(GemmPlan& g, int64_t n, int64_t k);
+// fits a stack buffer and enough row tiles read it. n and k are B's columns
+// and rows. `gathered`: B's columns lie apart too (a vector of them is a
+// gather or a strided load), and every full panel that fits is packed.
+void plan_packed_b(GemmPlan& g, int64_t n, int64_t k, bool gathered = false);
 
 }  // namespace kiln::ops

@@ -240,47 +240,53 @@ TEST(LowerGemmFusedTest, EpilogueAfterTheLastKBlock) {
 }
 
 std::vector<double> conv1x1_ref(const HostTensor& x, const HostTensor& w, const HostTensor* b, int64_t group,
-                                int64_t stride_h) {
+                                int64_t stride_h, int64_t stride_w = 1) {
   const ir::Shape& xs = x.type.shape;
   int64_t n = xs[0], c = xs[1], h = xs[2], wd = xs[3], m = w.type.shape[0], cg = c / group, mg = m / group;
-  int64_t oh = (h - 1) / stride_h + 1;
-  std::vector<double> y(n * m * oh * wd);
+  int64_t oh = (h - 1) / stride_h + 1, ow = (wd - 1) / stride_w + 1;
+  std::vector<double> y(n * m * oh * ow);
   for (int64_t bi = 0; bi < n; ++bi)
     for (int64_t oc = 0; oc < m; ++oc)
       for (int64_t r = 0; r < oh; ++r)
-        for (int64_t col = 0; col < wd; ++col) {
+        for (int64_t col = 0; col < ow; ++col) {
           double acc = b ? b->get(oc) : 0;
           for (int64_t ic = 0; ic < cg; ++ic)
-            acc += w.get(oc * cg + ic) * x.get(((bi * c + (oc / mg) * cg + ic) * h + r * stride_h) * wd + col);
-          y[((bi * m + oc) * oh + r) * wd + col] = acc;
+            acc += w.get(oc * cg + ic) *
+                   x.get(((bi * c + (oc / mg) * cg + ic) * h + r * stride_h) * wd + col * stride_w);
+          y[((bi * m + oc) * oh + r) * ow + col] = acc;
         }
   return y;
 }
 
 // 1x1 convs as GEMMs over the whole plane of positions (63 = 32 + 16 + 8 + 4
-// + 2 + 1 at 16 lanes), with groups, batches, a long K (K blocks) and a row
-// stride (one GEMM per output row).
+// + 2 + 1 at 16 lanes), with groups, batches, a long K (K blocks), a row
+// stride (one GEMM per output row) and column strides (the plane one row,
+// B's panels gathered into the local buffer).
 TEST_F(LowerGemmTest, OneByOneConvs) {
   struct Case {
-    int64_t n, c, h, w, m, group, stride_h;
+    int64_t n, c, h, w, m, group, stride_h, stride_w = 1;
   };
   std::vector<Case> cases = {
-      {1, 5, 7, 9, 23, 1, 1},     // plane of 63 positions, M tails, short K (rows outer)
-      {2, 6, 4, 10, 8, 2, 1},     // batch and groups
-      {1, 1560, 3, 6, 9, 1, 1},   // K blocks
-      {1, 8, 9, 20, 12, 1, 2},    // row stride: per-row GEMMs
-      {1, 512, 7, 7, 48, 1, 1},   // 49 positions, long K: transposed (AVX2, AVX-512)
-      {1, 1024, 7, 7, 64, 2, 1},  // the same with groups
+      {1, 5, 7, 9, 23, 1, 1},         // plane of 63 positions, M tails, short K (rows outer)
+      {2, 6, 4, 10, 8, 2, 1},         // batch and groups
+      {1, 1560, 3, 6, 9, 1, 1},       // K blocks
+      {1, 8, 9, 20, 12, 1, 2},        // row stride: per-row GEMMs
+      {1, 512, 7, 7, 48, 1, 1},       // 49 positions, long K: transposed (AVX2, AVX-512)
+      {1, 1024, 7, 7, 64, 2, 1},      // the same with groups
+      {2, 24, 15, 21, 40, 1, 2, 2},   // column stride: 88 positions, gathered panels, odd sizes
+      {1, 12, 10, 23, 30, 2, 1, 3},   // column stride alone, groups
+      {1, 1560, 6, 13, 20, 1, 2, 2},  // column stride with K blocks
+      {1, 512, 13, 14, 48, 1, 2, 2},  // 7x7 output positions, long K: transposed, strided inputs
   };
   uint32_t seed = 1000;
   for (const Case& c : cases) {
     HostTensor x = HostTensor::random(DType::kF32, {c.n, c.c, c.h, c.w}, seed++);
     HostTensor w = HostTensor::random(DType::kF32, {c.m, c.c / c.group, 1, 1}, seed++);
     HostTensor b = HostTensor::random(DType::kF32, {c.m}, seed++);
-    Attrs attrs = Attrs().set("strides", Ints{c.stride_h, 1}).set("group", c.group);
+    Attrs attrs = Attrs().set("strides", Ints{c.stride_h, c.stride_w}).set("group", c.group);
     const ir::Node& conv = node(OpKind::kConv, {x, w, b}, attrs);
     SCOPED_TRACE("conv " + x.type.str() + " * " + w.type.str() + " -> " + conv.outputs[0]->type.str());
-    std::vector<double> want = conv1x1_ref(x, w, &b, c.group, c.stride_h);
+    std::vector<double> want = conv1x1_ref(x, w, &b, c.group, c.stride_h, c.stride_w);
     double tol = c.c > 1000 ? 1e-4 : 1e-5;
     check_node_with(conv, {x, w, b}, want, tol, level3_option_sets());
     // Packed weights as passes/pack_weights packs them: tile by tile at each
@@ -290,7 +296,7 @@ TEST_F(LowerGemmTest, OneByOneConvs) {
     for (const KernelOptions& opts : level3_option_sets()) {
       RegisterTile tile = register_tile(opts);
       bool transposed = conv_1x1_transposed(*p, opts);
-      EXPECT_EQ(transposed, c.w == 7 && opts.f32_lanes > 4) << opts.f32_lanes << " lanes";
+      EXPECT_EQ(transposed, p->oh * p->ow == 49 && opts.f32_lanes > 4) << opts.f32_lanes << " lanes";
       HostTensor pw = from_tensor(transposed ? pack_conv_weight(to_tensor(w), c.group, tile.nr)
                                              : pack_gemm_rows(to_tensor(w), c.group, tile.mr));
       Attrs packed_attrs = attrs;

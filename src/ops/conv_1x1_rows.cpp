@@ -116,14 +116,10 @@ class OneByOne {
   const LowerContext& ctx_;
   const ConvParams& p_;
   int64_t mg_, cols_ = 1, batches_ = 1;
-  bool flat_strided_ = false;  // one row of output positions whose inputs are not
+  bool flat_strided_ = false;  // one row of output positions, their inputs strided
   LoopNest nest_;
   Expr n_, g_, oh_;
 };
-
-}  // namespace
-
-namespace {
 
 // The positions of one GEMM's row: the whole plane (unless an epilogue
 // operand broadcast along H or W splits it, plane_is_one_row), or one output

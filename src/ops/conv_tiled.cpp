@@ -1,4 +1,4 @@
-// Level-3 Conv on NCHW activations: 1x1 unit-stride convs with wide rows take
+// Level-3 Conv on NCHW activations: unpadded 1x1 convs with wide rows take
 // conv_1x1_rows.cpp; the others the register-tiled direct conv of
 // conv_direct.cpp (mr output columns x nr output channels, "ohwi<nr>o" weights).
 #include "ops/conv_direct.h"

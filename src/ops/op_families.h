@@ -48,8 +48,8 @@ struct ConvParams;
 struct MatMulParams;
 bool conv_tiled_applies(const ir::Node& node, const ConvParams& p, const KernelOptions& opts);
 Expected<kir::Stmt> lower_conv_tiled(const LowerContext& ctx, const ConvParams& p);
-// conv_1x1_rows.cpp: the tiled path's choice for 1x1, unit-stride convs with
-// wide rows (vectors along the row; weights tile-packed as the GEMM's A,
+// conv_1x1_rows.cpp: the tiled path's choice for 1x1, unpadded convs with
+// wide rows of output positions (vectors along the row; strided inputs gathered; weights tile-packed as the GEMM's A,
 // passes/pack_weights). conv_1x1_transposed: rows whose vector pieces leave
 // many lanes idle (7x7) with a long K run transposed instead (positions
 // broadcast, output channels as vectors: weights packed "ohwi<nr>o").
